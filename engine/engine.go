@@ -1,0 +1,185 @@
+// Package engine is skiff's in-process container engine: the one place that
+// wires the stores and services of engine/* together over a data root, and
+// the Go API the HTTP server calls. It knows nothing of HTTP.
+//
+// A data root holds:
+//
+//	skiff.lock    held (flock) by the daemon using the data root
+//	skiff.db      the SQLite metadata (engine/store), with its -wal and -shm
+//	content/      blobs by digest (engine/content)
+//	layers/       unpacked layers by chain ID (engine/layer)
+//	tmp/          scratch space for archives being loaded
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/containerd/errdefs"
+	"golang.org/x/sys/unix"
+
+	"github.com/skiff-dev/skiff/engine/auth"
+	"github.com/skiff-dev/skiff/engine/content"
+	"github.com/skiff-dev/skiff/engine/image"
+	"github.com/skiff-dev/skiff/engine/layer"
+	"github.com/skiff-dev/skiff/engine/store"
+)
+
+// Config is what Open needs.
+type Config struct {
+	DataRoot string
+	// Migrations are the numbered SQL files of the schema.
+	Migrations fs.FS
+	// SQLDriver is the database/sql driver name of SQLite ("sqlite").
+	SQLDriver string
+	Logger    *slog.Logger
+}
+
+// Engine is an open data root and the services over it.
+type Engine struct {
+	root    string
+	lock    *os.File
+	db      *store.DB
+	images  *image.Service
+	tokens  *auth.Tokens
+	log     *slog.Logger
+	id      string
+	started time.Time
+}
+
+// Open takes the data root for this process (refusing one that another
+// daemon holds), opens its stores, applies schema migrations and removes
+// what an earlier crash left half-done.
+func Open(ctx context.Context, cfg Config) (*Engine, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	root, err := filepath.Abs(cfg.DataRoot)
+	if err != nil {
+		return nil, fmt.Errorf("data root %s: %w", cfg.DataRoot, err)
+	}
+	if err := os.MkdirAll(root, 0o711); err != nil {
+		return nil, fmt.Errorf("create data root: %w", err)
+	}
+	lock, err := lockDataRoot(root)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{root: root, lock: lock, log: log, started: time.Now()}
+	if err := e.open(ctx, cfg); err != nil {
+		e.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+func (e *Engine) open(ctx context.Context, cfg Config) error {
+	db, err := store.Open(ctx, cfg.SQLDriver, filepath.Join(e.root, "skiff.db"), cfg.Migrations)
+	if err != nil {
+		return err
+	}
+	e.db = db
+	cs, err := content.Open(filepath.Join(e.root, "content"))
+	if err != nil {
+		return err
+	}
+	ls, err := layer.Open(filepath.Join(e.root, "layers"))
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(e.root, "tmp")
+	if err := os.RemoveAll(tmp); err != nil {
+		return fmt.Errorf("clean temp dir: %w", err)
+	}
+	e.images, err = image.New(image.Config{DB: db, Content: cs, Layers: ls, TmpDir: tmp, Logger: e.log})
+	if err != nil {
+		return err
+	}
+	if err := e.images.GC(ctx); err != nil {
+		return fmt.Errorf("garbage-collect images: %w", err)
+	}
+	e.tokens = auth.NewTokens(db)
+	e.id, err = e.daemonID(ctx)
+	return err
+}
+
+// Close releases the data root.
+func (e *Engine) Close() error {
+	var errs []error
+	if e.db != nil {
+		errs = append(errs, e.db.Close())
+	}
+	if e.lock != nil {
+		errs = append(errs, e.lock.Close()) // closing drops the flock
+	}
+	return errors.Join(errs...)
+}
+
+// DataRoot is the absolute path of the data root.
+func (e *Engine) DataRoot() string { return e.root }
+
+// Tokens are the credentials of the TCP listener.
+func (e *Engine) Tokens() *auth.Tokens { return e.tokens }
+
+// lockDataRoot takes an exclusive lock on the data root, so two daemons
+// never share one. The lock file records the holder's PID for the message
+// the second daemon prints.
+func lockDataRoot(root string) (*os.File, error) {
+	path := filepath.Join(root, "skiff.lock")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open lock file: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		holder, _ := os.ReadFile(path)
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			pid := strings.TrimSpace(string(holder))
+			return nil, errdefs.ErrConflict.WithMessage(fmt.Sprintf(
+				"data root %s is in use by another skiff daemon (pid %s); stop it first or use another --data-root", root, pid))
+		}
+		return nil, fmt.Errorf("lock data root %s: %w", root, err)
+	}
+	if err := f.Truncate(0); err == nil {
+		f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
+	return f, nil
+}
+
+// daemonID returns the ID this data root's daemon reports, made at first
+// start.
+func (e *Engine) daemonID(ctx context.Context) (string, error) {
+	var id string
+	err := e.db.Read().QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'daemon_id'`).Scan(&id)
+	if err == nil {
+		return id, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("read daemon ID: %w", err)
+	}
+	id = newDaemonID()
+	err = e.db.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO settings(key, value) VALUES ('daemon_id', ?)`, id)
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("store daemon ID: %w", err)
+	}
+	return id, nil
+}
+
+// CheckToken reports whether token is a valid credential for the TCP
+// listener.
+func (e *Engine) CheckToken(ctx context.Context, token string) (bool, error) {
+	return e.tokens.Valid(ctx, token)
+}

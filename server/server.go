@@ -1,0 +1,195 @@
+// Package server is skiff's HTTP front: one Echo instance that serves the
+// Docker Engine API (server/dockerapi), skiff's own endpoints under /skiff/
+// (server/skiffapi) and the embedded dashboard, on two listeners:
+//
+//   - a unix socket, unauthenticated, guarded by its file mode as
+//     docker.sock is;
+//   - a TCP address, on which every request must carry a valid token in an
+//     Authorization header (never in the URL).
+//
+// Errors from handlers are mapped to HTTP statuses in one place
+// (errorHandler), from their containerd/errdefs class.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/skiff-dev/skiff/server/dockerapi"
+	"github.com/skiff-dev/skiff/server/skiffapi"
+)
+
+// Backend is everything the server needs from the engine.
+type Backend interface {
+	dockerapi.Backend
+	skiffapi.Backend
+	TokenChecker
+}
+
+// Config configures the listeners.
+type Config struct {
+	// Socket is the unix socket path; "" disables it.
+	Socket string
+	// Listen is the TCP address (host:port); "" disables it.
+	Listen string
+	// Version is skiff's version, reported by /version and the Server header.
+	Version string
+	Logger  *slog.Logger
+	// Dashboard holds the built web UI (web/dist).
+	Dashboard fs.FS
+}
+
+// Server serves the API on its listeners until its context ends.
+type Server struct {
+	cfg  Config
+	echo *echo.Echo
+	log  *slog.Logger
+
+	mu        sync.Mutex
+	listeners []net.Listener
+	ready     chan struct{}
+}
+
+// New builds the server.
+func New(backend Backend, cfg Config) *Server {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, log: log, ready: make(chan struct{})}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.errorHandler
+	e.Pre(apiVersion)
+	e.Use(s.recoverPanics, responseHeaders(cfg.Version), requireToken(backend, log))
+	dockerapi.Register(e, backend, dockerapi.Options{Version: cfg.Version})
+	skiffapi.Register(e, backend)
+	serveDashboard(e, cfg.Dashboard)
+	s.echo = e
+	return s
+}
+
+// Handler is the HTTP handler, for tests that serve it themselves.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Ready is closed once every listener accepts connections.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+// Addrs returns the listeners' addresses once Ready.
+func (s *Server) Addrs() []net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var addrs []net.Addr
+	for _, l := range s.listeners {
+		addrs = append(addrs, l.Addr())
+	}
+	return addrs
+}
+
+// Serve listens and serves until ctx is done, then shuts down gracefully:
+// new connections are refused, requests in flight get a few seconds to end.
+func (s *Server) Serve(ctx context.Context) error {
+	if err := s.listen(); err != nil {
+		return err
+	}
+	close(s.ready)
+
+	servers := make([]*http.Server, len(s.listeners))
+	errc := make(chan error, len(s.listeners))
+	for i, l := range s.listeners {
+		_, isTCP := l.Addr().(*net.TCPAddr)
+		servers[i] = s.httpServer(isTCP)
+		go func() { errc <- servers[i].Serve(l) }()
+	}
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, srv := range servers {
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			srv.Close() // long streams (events, logs) do not end by themselves
+		}
+	}
+	if s.cfg.Socket != "" {
+		os.Remove(s.cfg.Socket)
+	}
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	return nil
+}
+
+// listen opens the configured listeners.
+func (s *Server) listen() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cfg.Socket != "" {
+		l, err := listenUnix(s.cfg.Socket)
+		if err != nil {
+			return err
+		}
+		s.listeners = append(s.listeners, l)
+	}
+	if s.cfg.Listen != "" {
+		l, err := net.Listen("tcp", s.cfg.Listen)
+		if err != nil {
+			for _, l := range s.listeners {
+				l.Close()
+			}
+			return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
+		}
+		s.listeners = append(s.listeners, l)
+	}
+	return nil
+}
+
+type ctxKey int
+
+const tcpConnKey ctxKey = iota
+
+func (s *Server) httpServer(tcp bool) *http.Server {
+	return &http.Server{
+		Handler:           s.echo,
+		ReadHeaderTimeout: 30 * time.Second,
+		// No read or write timeout: pulls, builds, logs and events stream
+		// for as long as they take.
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, tcpConnKey, tcp)
+		},
+	}
+}
+
+// listenUnix listens on a unix socket with mode 0660, replacing a stale
+// socket file left by a daemon that died, but never one that answers.
+func listenUnix(path string) (net.Listener, error) {
+	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("socket %s is in use by another process", path)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("remove stale socket %s: %w", path, err)
+	}
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o660); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("set mode of %s: %w", path, err)
+	}
+	return l, nil
+}

@@ -1,0 +1,15 @@
+package skiffapi
+
+// ImageTreeNode is one image in the lineage tree served at
+// GET /skiff/images/tree, which answers with the roots as a JSON array.
+// Children are the images whose parent is this one, oldest first.
+type ImageTreeNode struct {
+	ID          string          `json:"Id"`          // sha256:…
+	ParentID    string          `json:"ParentId"`    // sha256:… or ""
+	RepoTags    []string        `json:"RepoTags"`    // familiar names, e.g. busybox:latest; [] when untagged
+	Created     int64           `json:"Created"`     // unix seconds
+	Size        int64           `json:"Size"`        // bytes of the layers this image adds to its parent
+	VirtualSize int64           `json:"VirtualSize"` // bytes of all its layers
+	Containers  int64           `json:"Containers"`  // containers using it
+	Children    []ImageTreeNode `json:"Children"`
+}
