@@ -1,0 +1,78 @@
+package layer
+
+import (
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/containerd/errdefs"
+)
+
+// Whiteout names from the OCI image spec (layer.md).
+const (
+	whiteoutPrefix     = ".wh."
+	whiteoutMetaPrefix = ".wh..wh."
+	whiteoutOpaque     = ".wh..wh..opq"
+)
+
+// invalid returns an error for bad layer content, classified so callers can
+// tell it from an I/O failure.
+func invalid(format string, args ...any) error {
+	return errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf(format, args...))
+}
+
+// cleanName returns an entry name as a clean path relative to the layer root
+// ("." for the root itself). Names that are absolute, contain NUL or climb out
+// of the layer are rejected rather than rewritten: a layer that has them is
+// broken or hostile.
+func cleanName(name string) (string, error) {
+	if strings.ContainsRune(name, 0) {
+		return "", invalid("name contains NUL")
+	}
+	if path.IsAbs(name) {
+		return "", invalid("absolute path")
+	}
+	return cleanRelative(name)
+}
+
+// cleanLinkTarget returns a hard link target as a clean path relative to the
+// layer root. Absolute targets such as "/bin/busybox" mean the file of that
+// name in the layer, as in Docker.
+func cleanLinkTarget(target string) (string, error) {
+	if strings.ContainsRune(target, 0) {
+		return "", invalid("link target contains NUL")
+	}
+	clean, err := cleanRelative(strings.TrimLeft(target, "/"))
+	if err != nil {
+		return "", invalid("link target %q: path escapes the layer", target)
+	}
+	if clean == "." {
+		return "", invalid("link target %q is the layer root", target)
+	}
+	return clean, nil
+}
+
+func cleanRelative(name string) (string, error) {
+	clean := path.Clean(name)
+	if clean == ".." || strings.HasPrefix(clean, "../") {
+		return "", invalid("path escapes the layer")
+	}
+	return clean, nil
+}
+
+// isAUFSMetadata reports whether name lies in one of the directories AUFS
+// keeps at the layer root (.wh..wh.plnk, .wh..wh.orph). Docker skips them.
+func isAUFSMetadata(name string) bool {
+	return strings.HasPrefix(name, whiteoutMetaPrefix) && name != whiteoutOpaque
+}
+
+// whiteoutTarget returns the name a ".wh.<name>" entry hides, rejecting
+// whiteouts of nothing, "." or "..", which would hide the directory itself or
+// its parent.
+func whiteoutTarget(base string) (string, error) {
+	hidden := strings.TrimPrefix(base, whiteoutPrefix)
+	if hidden == "" || hidden == "." || hidden == ".." {
+		return "", invalid("invalid whiteout %q", base)
+	}
+	return hidden, nil
+}
