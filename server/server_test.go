@@ -33,7 +33,12 @@ type daemon struct {
 
 func startDaemon(t *testing.T) *daemon {
 	t.Helper()
-	root := t.TempDir()
+	return startDaemonAt(t, t.TempDir())
+}
+
+// startDaemonAt serves the data root root until the test ends.
+func startDaemonAt(t testing.TB, root string) *daemon {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	eng, err := engine.Open(ctx, engine.Config{DataRoot: root, Migrations: os.DirFS("../migrations"), SQLDriver: "sqlite"})
 	if err != nil {

@@ -35,24 +35,37 @@ func (l *newLayer) discard() {
 }
 
 // ingestLayer reads one uncompressed layer tar from r, storing its bytes as a
-// blob and unpacking it, in one pass.
+// blob and unpacking it, in one pass. The blob is hashed and written by a
+// second goroutine, so that work overlaps with unpacking.
 func (s *Service) ingestLayer(ctx context.Context, r io.Reader) (*newLayer, error) {
 	w, err := s.content.NewWriter()
 	if err != nil {
 		return nil, err
 	}
-	tee := io.TeeReader(r, w)
+	pr, pw := io.Pipe()
+	blobDone := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(w, pr)
+		pr.CloseWithError(err) // unblocks the unpacker if the blob write fails
+		blobDone <- err
+	}()
+	tee := io.TeeReader(r, pw)
 	p, err := s.layers.Unpack(ctx, tee)
+	if err == nil {
+		// The tar reader stops at the end-of-archive marker; the blob must
+		// hold every byte, padding included, to hash to the diff ID.
+		_, err = io.Copy(io.Discard, tee)
+	}
+	pw.CloseWithError(err)
+	if blobErr := <-blobDone; err == nil && blobErr != nil {
+		err = fmt.Errorf("store layer: %w", blobErr)
+	}
 	if err != nil {
 		w.Close()
+		if p != nil {
+			s.layers.Discard(p)
+		}
 		return nil, err
-	}
-	// The tar reader stops at the end-of-archive marker; the blob must hold
-	// every byte, padding included, to hash to the layer's diff ID.
-	if _, err := io.Copy(io.Discard, tee); err != nil {
-		w.Close()
-		s.layers.Discard(p)
-		return nil, fmt.Errorf("read layer: %w", err)
 	}
 	return &newLayer{blob: w, unpacked: p, layers: s.layers}, nil
 }

@@ -36,7 +36,7 @@ func newTestEnv(t *testing.T) *testEnv {
 	return openTestEnv(t, t.TempDir())
 }
 
-func openTestEnv(t *testing.T, root string) *testEnv {
+func openTestEnv(t testing.TB, root string) *testEnv {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, "sqlite", filepath.Join(root, "skiff.db"), os.DirFS("../../migrations"))

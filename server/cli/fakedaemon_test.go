@@ -209,6 +209,13 @@ func (c testCLI) withEnv(key, value string) testCLI {
 
 func (c testCLI) run(t *testing.T, args ...string) cliResult {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return c.runContext(ctx, args...)
+}
+
+// runContext runs skiff under ctx, standing for the signal context of Main.
+func (c testCLI) runContext(ctx context.Context, args ...string) cliResult {
 	var stdout, stderr bytes.Buffer
 	stdin := c.stdin
 	if stdin == nil {
@@ -224,8 +231,6 @@ func (c testCLI) run(t *testing.T, args ...string) cliResult {
 		getenv:           func(key string) string { return c.env[key] },
 		version:          "1.2.3",
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	code := run(ctx, cc, args)
 	return cliResult{stdout: stdout.String(), stderr: stderr.String(), code: code}
 }
@@ -238,9 +243,9 @@ func (r cliResult) expectSuccess(t *testing.T) {
 	}
 }
 
-// expectFailure fails the test unless the run exited with code and printed
+// expectExit fails the test unless the run exited with code and printed
 // exactly stderr.
-func (r cliResult) expectFailure(t *testing.T, code int, stderr string) {
+func (r cliResult) expectExit(t *testing.T, code int, stderr string) {
 	t.Helper()
 	if r.code != code {
 		t.Errorf("exit code = %d, want %d", r.code, code)

@@ -86,5 +86,5 @@ func TestHistoryOfMissingImage(t *testing.T) {
 	d.answerError("GET /images/nope/history", http.StatusNotFound, "No such image: nope:latest")
 
 	d.cli().run(t, "image", "history", "nope").
-		expectFailure(t, 1, "Error response from daemon: No such image: nope:latest\n")
+		expectExit(t, 1, "Error response from daemon: No such image: nope:latest\n")
 }

@@ -71,7 +71,7 @@ func TestRmi(t *testing.T) {
 			res := d.cli().run(t, append([]string{"rmi"}, tt.args...)...)
 
 			expectOutput(t, res.stdout, tt.wantStdout)
-			res.expectFailure(t, tt.wantCode, tt.wantStderr)
+			res.expectExit(t, tt.wantCode, tt.wantStderr)
 		})
 	}
 }
@@ -115,7 +115,7 @@ func TestTag(t *testing.T) {
 	}
 
 	d.cli().run(t, "image", "tag", "nope", "x").
-		expectFailure(t, 1, "Error response from daemon: No such image: nope:latest\n")
+		expectExit(t, 1, "Error response from daemon: No such image: nope:latest\n")
 }
 
 func first(values []string) string {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -23,7 +24,7 @@ func TestDaemonErrorIsOneLineOnStderrWithExitCode1(t *testing.T) {
 
 	res := d.cli().run(t, "history", "x")
 
-	res.expectFailure(t, 1, "Error response from daemon: No such image: x:latest\n")
+	res.expectExit(t, 1, "Error response from daemon: No such image: x:latest\n")
 	expectOutput(t, res.stdout, "")
 }
 
@@ -99,7 +100,7 @@ func TestUnreachableDaemon(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cli := testCLI{env: map[string]string{envHost: "unix:///nonexistent/skiff.sock"}}
-			cli.run(t, tt.args...).expectFailure(t, 1,
+			cli.run(t, tt.args...).expectExit(t, 1,
 				"Cannot connect to the skiff daemon at unix:///nonexistent/skiff.sock. Is the skiff daemon running?\n")
 		})
 	}
@@ -109,7 +110,7 @@ func TestInvalidHost(t *testing.T) {
 	for _, host := range []string{"http://localhost:7777", "tcp://127.0.0.1", "unix://", "/run/skiff.sock"} {
 		t.Run(host, func(t *testing.T) {
 			res := testCLI{}.run(t, "-H", host, "images")
-			res.expectFailure(t, 1, `invalid daemon host "`+host+`": use unix:///path/to/socket or tcp://host:port`+"\n")
+			res.expectExit(t, 1, `invalid daemon host "`+host+`": use unix:///path/to/socket or tcp://host:port`+"\n")
 		})
 	}
 }
@@ -185,7 +186,7 @@ func TestBadUsage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			res := testCLI{}.run(t, tt.args...)
-			res.expectFailure(t, tt.code, tt.stderr)
+			res.expectExit(t, tt.code, tt.stderr)
 			expectOutput(t, res.stdout, "")
 		})
 	}
@@ -241,4 +242,22 @@ func TestNewRootUsesEnvironmentHost(t *testing.T) {
 	if got := NewRoot("1.2.3").Flags().Lookup("host").DefValue; got != defaultHost {
 		t.Errorf("default host = %q, want %q", got, defaultHost)
 	}
+}
+
+func TestInterruptCancelsTheRequestAndExits130(t *testing.T) {
+	d := newFakeDaemon(t)
+	requested := make(chan struct{})
+	d.handle("GET /images/json", func(w http.ResponseWriter, r *http.Request) {
+		close(requested)
+		<-r.Context().Done()
+	})
+	ctx, interrupt := context.WithCancel(t.Context())
+	go func() {
+		<-requested
+		interrupt()
+	}()
+
+	res := d.cli().runContext(ctx, "images")
+
+	res.expectExit(t, exitInterrupted, "")
 }

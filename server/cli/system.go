@@ -70,7 +70,7 @@ func runVersion(ctx context.Context, cc *cliContext, opts systemOptions) error {
 		return err
 	}
 	server, serverErr := fetchServerVersion(ctx, cc, api)
-	info := versionInfo{Client: newClientVersion(cc.version, api), Server: server}
+	info := versionInfo{Client: newClientVersion(cc.version, api.ClientVersion()), Server: server}
 
 	if tmpl != nil {
 		if err := executeLine(cc.stdout, tmpl, info); err != nil {
@@ -96,10 +96,12 @@ func fetchServerVersion(ctx context.Context, cc *cliContext, api *client.Client)
 	return &version, nil
 }
 
-func newClientVersion(version string, api *client.Client) clientVersion {
+// newClientVersion describes this binary; apiVersion is the API version in
+// use, negotiated with the daemon when it could be reached.
+func newClientVersion(version, apiVersion string) clientVersion {
 	v := clientVersion{
 		Version:           version,
-		APIVersion:        api.ClientVersion(),
+		APIVersion:        apiVersion,
 		DefaultAPIVersion: client.MaxAPIVersion,
 		GoVersion:         runtime.Version(),
 		Os:                runtime.GOOS,

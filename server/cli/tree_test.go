@@ -114,14 +114,14 @@ func TestImagesTreeDaemonError(t *testing.T) {
 	d := newFakeDaemon(t)
 	d.answerError("GET "+imageTreePath, http.StatusInternalServerError, "store is locked")
 
-	d.cli().run(t, "images", "--tree").expectFailure(t, 1, "Error response from daemon: store is locked\n")
+	d.cli().run(t, "images", "--tree").expectExit(t, 1, "Error response from daemon: store is locked\n")
 }
 
 func TestImagesTreeRejectsListOptions(t *testing.T) {
 	d := newFakeDaemon(t)
 	res := d.cli().run(t, "images", "--tree", "-q", "--format", "json", "busybox")
 
-	res.expectFailure(t, 1, "--tree cannot be combined with --quiet, --format, a REPOSITORY[:TAG] argument\n")
+	res.expectExit(t, 1, "--tree cannot be combined with --quiet, --format, a REPOSITORY[:TAG] argument\n")
 	if n := len(d.received()); n != 0 {
 		t.Errorf("daemon got %d requests, want none", n)
 	}

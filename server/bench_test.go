@@ -1,0 +1,116 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/skiff-dev/skiff/engine"
+	"github.com/skiff-dev/skiff/engine/testimage"
+)
+
+// seedImages fills a new data root with n tagged images: one imported base
+// and n-1 children of it, as a build leaves them.
+func seedImages(b *testing.B, n int) string {
+	b.Helper()
+	root := b.TempDir()
+	ctx := context.Background()
+	eng, err := engine.Open(ctx, engine.Config{DataRoot: root, Migrations: os.DirFS("../migrations"), SQLDriver: "sqlite"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer eng.Close()
+	base, err := eng.ImageImport(ctx, bytes.NewReader(testimage.Rootfs(b)), engine.ImageImportOptions{Source: "-"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := 1; i < n; i++ {
+		tag, _ := engine.ParseImageTag(fmt.Sprintf("app%d:v1", i))
+		opts := engine.ImageChildOptions{Parent: base, CreatedBy: fmt.Sprintf("step %d", i)}
+		opts.Tags = append(opts.Tags, tag)
+		if _, err := eng.ImageCreateChild(ctx, opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return root
+}
+
+// BenchmarkListImages1000 lists 1,000 images through the API on the unix
+// socket, as docker images does, and reports the p50 and p99 latency.
+//
+//	go test -run XXX -bench ListImages1000 ./server/
+func BenchmarkListImages1000(b *testing.B) {
+	root := seedImages(b, 1000)
+	d := startDaemonAt(b, root)
+	c := d.unixHTTP()
+	var latencies []time.Duration
+	for b.Loop() {
+		start := time.Now()
+		resp, err := c.Get("http://skiff/v1.50/images/json")
+		if err != nil {
+			b.Fatal(err)
+		}
+		n, _ := io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || n < 1000*100 {
+			b.Fatalf("status %d, %d bytes", resp.StatusCode, n)
+		}
+		latencies = append(latencies, time.Since(start))
+	}
+	reportPercentiles(b, latencies)
+}
+
+// BenchmarkDaemonStart1000Images opens a data root holding 1,000 images
+// (schema check, garbage collection of its blobs and layers) and starts
+// serving, then shuts down.
+//
+//	go test -run XXX -bench DaemonStart ./server/
+func BenchmarkDaemonStart1000Images(b *testing.B) {
+	for _, n := range []int{0, 1000} {
+		b.Run(fmt.Sprintf("images=%d", n), func(b *testing.B) {
+			var root string
+			if n > 0 {
+				root = seedImages(b, n)
+			} else {
+				root = b.TempDir()
+			}
+			var latencies []time.Duration
+			for b.Loop() {
+				start := time.Now()
+				ctx, cancel := context.WithCancel(context.Background())
+				eng, err := engine.Open(ctx, engine.Config{DataRoot: root, Migrations: os.DirFS("../migrations"), SQLDriver: "sqlite"})
+				if err != nil {
+					b.Fatal(err)
+				}
+				srv := New(eng, Config{Socket: filepath.Join(root, "s.sock"), Listen: "127.0.0.1:0"})
+				done := make(chan error, 1)
+				go func() { done <- srv.Serve(ctx) }()
+				<-srv.Ready()
+				latencies = append(latencies, time.Since(start))
+				cancel()
+				<-done
+				eng.Close()
+			}
+			reportPercentiles(b, latencies)
+		})
+	}
+}
+
+func reportPercentiles(b *testing.B, latencies []time.Duration) {
+	if len(latencies) == 0 {
+		return
+	}
+	slices.Sort(latencies)
+	at := func(p float64) float64 {
+		return float64(latencies[int(p*float64(len(latencies)-1))].Microseconds()) / 1000
+	}
+	b.ReportMetric(at(0.50), "p50-ms")
+	b.ReportMetric(at(0.99), "p99-ms")
+}
