@@ -85,11 +85,18 @@ func runDaemon(ctx context.Context, cfg daemonConfig, log *slog.Logger, ready ch
 		return err
 	case <-srv.Ready():
 	}
-	log.Info("skiff daemon ready", "version", version, "data-root", eng.DataRoot(),
-		"socket", cfg.socket, "listen", cfg.listen, "startup", time.Since(start).Round(time.Millisecond))
-	if token != "" && cfg.listen != "" {
+	args := []any{"version", version, "data-root", eng.DataRoot(), "startup", time.Since(start).Round(time.Millisecond)}
+	var dashboard string
+	for _, a := range srv.Addrs() {
+		args = append(args, a.Network(), a.String())
+		if a.Network() == "tcp" {
+			dashboard = fmt.Sprintf("http://%s/", a)
+		}
+	}
+	log.Info("skiff daemon ready", args...)
+	if token != "" && dashboard != "" {
 		log.Info("created the access token for the dashboard and the TCP API; it is shown only this once, keep it",
-			"token", token, "dashboard", fmt.Sprintf("http://%s/", cfg.listen))
+			"token", token, "dashboard", dashboard)
 	}
 	if ready != nil {
 		ready <- srv

@@ -32,24 +32,26 @@ type Info struct {
 	MemTotal          int64
 	DataRoot          string
 	StorageDriver     string
+	BackingFilesystem string // of the data root, as docker info names it (extfs, xfs, tmpfs, …)
 	CgroupVersion     string // "1" or "2"
-	DiskUsed          int64 // bytes under the data root's content and layers
+	DiskUsed          int64  // bytes under the data root's content and layers
 	Started           time.Time
 }
 
 // Info gathers the system information.
 func (e *Engine) Info(ctx context.Context) (Info, error) {
 	info := Info{
-		ID:              e.id,
-		KernelVersion:   kernelVersion(),
-		OperatingSystem: operatingSystem(),
-		Architecture:    machine(),
-		NCPU:            runtime.NumCPU(),
-		MemTotal:        memTotal(),
-		DataRoot:        e.root,
-		StorageDriver:   "overlayfs",
-		CgroupVersion:   cgroupVersion(),
-		Started:         e.started,
+		ID:                e.id,
+		KernelVersion:     kernelVersion(),
+		OperatingSystem:   operatingSystem(),
+		Architecture:      machine(),
+		NCPU:              runtime.NumCPU(),
+		MemTotal:          memTotal(),
+		DataRoot:          e.root,
+		StorageDriver:     "overlayfs",
+		BackingFilesystem: backingFilesystem(e.root),
+		CgroupVersion:     cgroupVersion(),
+		Started:           e.started,
 	}
 	info.Name, _ = os.Hostname()
 	q := e.db.Read()
@@ -126,4 +128,25 @@ func newDaemonID() string {
 		return fmt.Sprintf("%x", time.Now().UnixNano())
 	}
 	return id.String()
+}
+
+// backingFilesystem names the filesystem under dir as docker info does.
+func backingFilesystem(dir string) string {
+	var st unix.Statfs_t
+	if unix.Statfs(dir, &st) != nil {
+		return "unknown"
+	}
+	switch int64(st.Type) {
+	case unix.EXT4_SUPER_MAGIC:
+		return "extfs"
+	case unix.XFS_SUPER_MAGIC:
+		return "xfs"
+	case unix.BTRFS_SUPER_MAGIC:
+		return "btrfs"
+	case unix.TMPFS_MAGIC:
+		return "tmpfs"
+	case unix.OVERLAYFS_SUPER_MAGIC:
+		return "overlayfs"
+	}
+	return fmt.Sprintf("0x%x", st.Type)
 }

@@ -70,8 +70,9 @@ func New(backend Backend, cfg Config) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
-	e.Pre(apiVersion)
-	e.Use(s.recoverPanics, responseHeaders(cfg.Version), requireToken(backend, log))
+	// Authentication comes first: an unauthenticated client learns nothing,
+	// not even which API versions exist.
+	e.Pre(s.recoverPanics, responseHeaders(cfg.Version), requireToken(backend, log), apiVersion)
 	dockerapi.Register(e, backend, dockerapi.Options{Version: cfg.Version})
 	skiffapi.Register(e, backend)
 	serveDashboard(e, cfg.Dashboard)

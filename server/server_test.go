@@ -20,7 +20,7 @@ import (
 
 	"github.com/skiff-dev/skiff/engine"
 	"github.com/skiff-dev/skiff/engine/testimage"
-	"github.com/skiff-dev/skiff/server/skiffapi"
+	"github.com/skiff-dev/skiff/server/wire"
 )
 
 // daemon is a real engine and server on a unix socket and a loopback port.
@@ -307,7 +307,7 @@ func TestImageTreeEndpoint(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("status %d %s", resp.StatusCode, body)
 	}
-	var roots []skiffapi.ImageTreeNode
+	var roots []wire.ImageTreeNode
 	if err := json.Unmarshal([]byte(body), &roots); err != nil {
 		t.Fatal(err)
 	}

@@ -43,39 +43,49 @@ func (a *Archive) parseOCILayout(ctx context.Context) ([]LoadImage, error) {
 		return nil, fmt.Errorf("%s: %w", ocispec.ImageIndexFile, err)
 	}
 
-	var (
-		images     []LoadImage
-		byManifest = make(map[digest.Digest]int) // manifest → position in images
-	)
+	found := manifestImages{byManifest: make(map[digest.Digest]int)}
 	for i, desc := range index.Manifests {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		manifest, found, err := a.selectManifest(desc, 0)
-		if err != nil {
+		if err := a.addIndexEntry(ctx, &found, desc); err != nil {
 			return nil, fmt.Errorf("%s: entry %d: %w", ocispec.ImageIndexFile, i, err)
 		}
-		if !found {
-			continue
-		}
-		at, seen := byManifest[manifest.Digest]
-		if !seen {
-			img, err := a.loadOCIImage(ctx, manifest)
-			if err != nil {
-				return nil, fmt.Errorf("%s: entry %d: %w", ocispec.ImageIndexFile, i, err)
-			}
-			at = len(images)
-			byManifest[manifest.Digest] = at
-			images = append(images, img)
-		}
-		if name, named := imageName(desc.Annotations); named && !slices.Contains(images[at].RepoTags, name) {
-			images[at].RepoTags = append(images[at].RepoTags, name)
-		}
 	}
-	if len(images) == 0 && len(index.Manifests) > 0 {
+	if len(found.images) == 0 && len(index.Manifests) > 0 {
 		return nil, invalidf("%s: no image for platform %s/%s", ocispec.ImageIndexFile, runtime.GOOS, runtime.GOARCH)
 	}
-	return images, nil
+	return found.images, nil
+}
+
+// manifestImages are the images found in an OCI layout, by manifest.
+type manifestImages struct {
+	images     []LoadImage
+	byManifest map[digest.Digest]int // manifest → position in images
+}
+
+// addIndexEntry adds the image that an index.json entry names, or only its
+// name if another entry named the same manifest.
+func (a *Archive) addIndexEntry(ctx context.Context, found *manifestImages, desc ocispec.Descriptor) error {
+	manifest, ok, err := a.selectManifest(desc, 0)
+	if err != nil || !ok {
+		return err
+	}
+	at, seen := found.byManifest[manifest.Digest]
+	if !seen {
+		img, err := a.loadOCIImage(ctx, manifest)
+		if err != nil {
+			return err
+		}
+		at = len(found.images)
+		found.byManifest[manifest.Digest] = at
+		found.images = append(found.images, img)
+	}
+	img := &found.images[at]
+	if name, named := imageName(desc.Annotations); named && !slices.Contains(img.RepoTags, name) {
+		img.RepoTags = append(img.RepoTags, name)
+	}
+	return nil
 }
 
 // checkLayoutVersion refuses an oci-layout file of an unknown major version.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -181,7 +182,7 @@ func checkLayer(l Layer) error {
 }
 
 // parseRepoTags normalizes familiar names, tagging a bare name "latest" as
-// docker save does.
+// docker save does, and drops repeated ones.
 func parseRepoTags(repoTags []string) ([]reference.NamedTagged, error) {
 	refs := make([]reference.NamedTagged, 0, len(repoTags))
 	for _, repoTag := range repoTags {
@@ -196,7 +197,9 @@ func parseRepoTags(repoTags []string) ([]reference.NamedTagged, error) {
 		if !ok {
 			return nil, invalidf("invalid tag %q: no tag", repoTag)
 		}
-		refs = append(refs, tagged)
+		if !slices.ContainsFunc(refs, func(r reference.NamedTagged) bool { return r.String() == tagged.String() }) {
+			refs = append(refs, tagged)
+		}
 	}
 	return refs, nil
 }
@@ -355,6 +358,7 @@ func (aw *archiveWriter) writeHeader(name string, typeflag byte, size int64) err
 	return nil
 }
 
+// writeParentDirs writes the directory entries above name not written yet.
 func (aw *archiveWriter) writeParentDirs(name string) error {
 	parent := path.Dir(strings.TrimSuffix(name, "/"))
 	if parent == "." || aw.written[parent+"/"] {

@@ -442,3 +442,17 @@ func TestWriteHonoursContext(t *testing.T) {
 		t.Errorf("Write with a cancelled context: %v", err)
 	}
 }
+
+func TestWriteNormalizesRepoTags(t *testing.T) {
+	layer := layerTar(t, "f", "tags")
+	img := Image{
+		Config:   imageConfig(t, "tags", digest.FromBytes(layer)),
+		Layers:   []Layer{saveLayer(layer)},
+		RepoTags: []string{"busybox", "busybox:latest", "docker.io/library/alpine:3"},
+	}
+	loaded := readArchive(t, writeArchive(t, img)).Images()
+	want := []string{"busybox:latest", "alpine:3"}
+	if len(loaded) != 1 || !slices.Equal(loaded[0].RepoTags, want) {
+		t.Errorf("loaded %+v, want one image tagged %q", loaded, want)
+	}
+}

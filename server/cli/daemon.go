@@ -144,7 +144,7 @@ func daemonResponseError(resp *http.Response) error {
 	if message == "" {
 		message = fmt.Sprintf("%s (no error message)", resp.Status)
 	}
-	return fmt.Errorf("Error response from daemon: %s", message) //nolint:staticcheck // docker's wording, capitalised on purpose.
+	return fmt.Errorf("Error response from daemon: %s", message)
 }
 
 // daemonUnreachableError is a request that never reached the daemon.
@@ -169,5 +169,6 @@ func (cc *cliContext) explain(err error) error {
 	if strings.Contains(err.Error(), "permission denied") {
 		return fmt.Errorf("permission denied while trying to connect to the skiff daemon at %s", cc.host)
 	}
-	return fmt.Errorf("Cannot connect to the skiff daemon at %s. Is the skiff daemon running?", cc.host) //nolint:staticcheck // docker's wording.
+	//lint:ignore ST1005 docker's wording, which users and scripts recognise
+	return fmt.Errorf("Cannot connect to the skiff daemon at %s. Is the skiff daemon running?", cc.host)
 }

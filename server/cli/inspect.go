@@ -170,7 +170,7 @@ func findObject(ctx context.Context, api *client.Client, name string, finders []
 			return inspectedObject{}, err
 		}
 	}
-	return inspectedObject{}, fmt.Errorf("Error: No such object: %s", name) //nolint:staticcheck // docker's wording.
+	return inspectedObject{}, fmt.Errorf("Error: No such object: %s", name)
 }
 
 // isNotThisKind reports an error meaning "no object of that kind has this

@@ -8,6 +8,8 @@ import (
 
 	"github.com/moby/moby/api/types/image"
 	"github.com/spf13/cobra"
+
+	"github.com/skiff-dev/skiff/server/wire"
 )
 
 func TestVersionFlagPrintsSkiffVersion(t *testing.T) {
@@ -43,7 +45,7 @@ func TestTokenIsSentAsBearerHeaderAndNeverInTheURL(t *testing.T) {
 	const token = "s3cret-token"
 	d := newFakeTCPDaemon(t)
 	d.answerJSON("GET /images/json", http.StatusOK, []image.Summary{})
-	d.answerJSON("GET "+imageTreePath, http.StatusOK, []imageTreeNode{})
+	d.answerJSON("GET "+imageTreePath, http.StatusOK, []wire.ImageTreeNode{})
 	cli := d.cli().withEnv(envToken, token)
 
 	cli.run(t, "images").expectSuccess(t)

@@ -58,12 +58,9 @@ type clientVersion struct {
 // runVersion prints the client's version and the daemon's. When the daemon
 // cannot be reached the client part is still printed before the error.
 func runVersion(ctx context.Context, cc *cliContext, opts systemOptions) error {
-	var tmpl *template.Template
-	if opts.format != "" {
-		var err error
-		if tmpl, err = parseFormatFlag(opts.format); err != nil {
-			return err
-		}
+	tmpl, err := parseFormatFlag(opts.format)
+	if err != nil {
+		return err
 	}
 	api, err := cc.daemon()
 	if err != nil {
@@ -73,13 +70,14 @@ func runVersion(ctx context.Context, cc *cliContext, opts systemOptions) error {
 	info := versionInfo{Client: newClientVersion(cc.version, api.ClientVersion()), Server: server}
 
 	if tmpl != nil {
-		if err := executeLine(cc.stdout, tmpl, info); err != nil {
-			return err
-		}
-	} else if err := printVersion(cc.stdout, info); err != nil {
-		return err
+		err = executeLine(cc.stdout, tmpl, info)
+	} else {
+		err = printVersion(cc.stdout, info)
 	}
-	return serverErr
+	if serverErr != nil {
+		return serverErr // the more useful error when both failed
+	}
+	return err
 }
 
 // fetchServerVersion negotiates the API version, then reads GET /version
@@ -223,12 +221,9 @@ func newInfoCommand(cc *cliContext) *cobra.Command {
 // runInfo prints a docker-style summary of the daemon, or executes --format
 // over the daemon's GET /info answer.
 func runInfo(ctx context.Context, cc *cliContext, opts systemOptions) error {
-	var tmpl *template.Template
-	if opts.format != "" {
-		var err error
-		if tmpl, err = parseFormatFlag(opts.format); err != nil {
-			return err
-		}
+	tmpl, err := parseFormatFlag(opts.format)
+	if err != nil {
+		return err
 	}
 	api, err := cc.daemon()
 	if err != nil {
@@ -300,9 +295,12 @@ func printIfSet(w io.Writer, format, value string) {
 }
 
 // parseFormatFlag parses the --format value of commands that print one
-// object: "json" or a Go template.
+// object: "json" or a Go template; it returns nil when format is empty.
 func parseFormatFlag(format string) (*template.Template, error) {
-	if format == jsonFormat {
+	switch format {
+	case "":
+		return nil, nil
+	case jsonFormat:
 		format = "{{json .}}"
 	}
 	return parseUserTemplate(format)

@@ -8,26 +8,13 @@ import (
 	"strings"
 
 	"github.com/docker/go-units"
+
+	"github.com/skiff-dev/skiff/server/wire"
 )
 
 // imageTreePath is skiff's own endpoint answering the image lineage as a
-// JSON array of root imageTreeNode values.
+// JSON array of root wire.ImageTreeNode values.
 const imageTreePath = "/skiff/images/tree"
-
-// imageTreeNode is one image of the lineage tree on the wire. It mirrors
-// imageTreeNode field for field rather than importing it, because
-// package skiffapi also holds the daemon's handlers and so imports the
-// engine, which the CLI must not depend on.
-type imageTreeNode struct {
-	ID          string          `json:"Id"`          // sha256:…
-	ParentID    string          `json:"ParentId"`    // sha256:… or ""
-	RepoTags    []string        `json:"RepoTags"`    // familiar names, e.g. busybox:latest
-	Created     int64           `json:"Created"`     // unix seconds
-	Size        int64           `json:"Size"`        // bytes the image adds to its parent
-	VirtualSize int64           `json:"VirtualSize"` // bytes of all its layers
-	Containers  int64           `json:"Containers"`  // containers using it
-	Children    []imageTreeNode `json:"Children"`    // oldest first
-}
 
 // runImageTree prints `skiff images --tree`: the parent/child lineage of all
 // images, drawn like the old `docker images --tree`.
@@ -35,7 +22,7 @@ func runImageTree(ctx context.Context, cc *cliContext, opts imagesOptions) error
 	if err := checkTreeOptions(opts); err != nil {
 		return err
 	}
-	var roots []imageTreeNode
+	var roots []wire.ImageTreeNode
 	if err := cc.getJSON(ctx, imageTreePath, &roots); err != nil {
 		return err
 	}
@@ -76,13 +63,13 @@ func checkTreeOptions(opts imagesOptions) error {
 //
 // Siblings hang off "├─", the last of them off "└─"; each level indents by
 // two columns, continuing the parent's "│" while it has siblings below.
-func renderImageTree(roots []imageTreeNode, trunc bool) string {
+func renderImageTree(roots []wire.ImageTreeNode, trunc bool) string {
 	var b strings.Builder
 	drawTreeLevel(&b, roots, "", trunc)
 	return b.String()
 }
 
-func drawTreeLevel(b *strings.Builder, nodes []imageTreeNode, indent string, trunc bool) {
+func drawTreeLevel(b *strings.Builder, nodes []wire.ImageTreeNode, indent string, trunc bool) {
 	for i, node := range nodes {
 		branch, childIndent := "├─", "│ "
 		if i == len(nodes)-1 {
@@ -94,7 +81,7 @@ func drawTreeLevel(b *strings.Builder, nodes []imageTreeNode, indent string, tru
 }
 
 // describeTreeNode is one image's line after the branch drawing.
-func describeTreeNode(node imageTreeNode, trunc bool) string {
+func describeTreeNode(node wire.ImageTreeNode, trunc bool) string {
 	id := node.ID
 	if trunc {
 		id = shortID(id)

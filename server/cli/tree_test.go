@@ -3,22 +3,24 @@ package cli
 import (
 	"net/http"
 	"testing"
+
+	"github.com/skiff-dev/skiff/server/wire"
 )
 
 // sampleTree is two roots: busybox with a nested lineage, and a lone image.
-func sampleTree() []imageTreeNode {
-	return []imageTreeNode{
+func sampleTree() []wire.ImageTreeNode {
+	return []wire.ImageTreeNode{
 		{
 			ID:          sha("1"),
 			RepoTags:    []string{"busybox:latest"},
 			VirtualSize: 4261550,
-			Children: []imageTreeNode{
+			Children: []wire.ImageTreeNode{
 				{
 					ID:          sha("6"),
 					ParentID:    sha("1"),
 					RepoTags:    []string{},
 					VirtualSize: 4261550,
-					Children: []imageTreeNode{
+					Children: []wire.ImageTreeNode{
 						{ID: sha("a"), ParentID: sha("6"), RepoTags: []string{"myapp:v1", "myapp:latest"}, VirtualSize: 4300000},
 					},
 				},
@@ -32,7 +34,7 @@ func sampleTree() []imageTreeNode {
 func TestRenderImageTree(t *testing.T) {
 	tests := []struct {
 		name  string
-		roots []imageTreeNode
+		roots []wire.ImageTreeNode
 		trunc bool
 		want  string
 	}{
@@ -44,7 +46,7 @@ func TestRenderImageTree(t *testing.T) {
 		},
 		{
 			name:  "single root",
-			roots: []imageTreeNode{{ID: sha("1"), RepoTags: []string{"busybox:latest"}, VirtualSize: 4261550}},
+			roots: []wire.ImageTreeNode{{ID: sha("1"), RepoTags: []string{"busybox:latest"}, VirtualSize: 4261550}},
 			trunc: true,
 			want:  "└─111111111111 Virtual Size: 4.26 MB Tags: busybox:latest\n",
 		},
@@ -102,7 +104,7 @@ func TestImagesTreeCommand(t *testing.T) {
 
 func TestImagesTreeWithNoImagesPrintsNothing(t *testing.T) {
 	d := newFakeDaemon(t)
-	d.answerJSON("GET "+imageTreePath, http.StatusOK, []imageTreeNode{})
+	d.answerJSON("GET "+imageTreePath, http.StatusOK, []wire.ImageTreeNode{})
 
 	res := d.cli().run(t, "images", "--tree")
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/containerd/errdefs"
 	"github.com/labstack/echo/v4"
+	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/api/types/system"
 )
 
@@ -75,7 +76,7 @@ func (r *systemRoutes) info(c echo.Context) error {
 		ContainersStopped: info.ContainersStopped,
 		Images:            info.Images,
 		Driver:            info.StorageDriver,
-		DriverStatus:      [][2]string{{"Backing Filesystem", "overlayfs layers"}},
+		DriverStatus:      [][2]string{{"Backing Filesystem", info.BackingFilesystem}},
 		SystemTime:        time.Now().Format(time.RFC3339Nano),
 		LoggingDriver:     "json-file",
 		CgroupDriver:      "cgroupfs",
@@ -93,6 +94,7 @@ func (r *systemRoutes) info(c echo.Context) error {
 		Runtimes:          map[string]system.RuntimeWithStatus{},
 		DefaultRuntime:    "skiff",
 		SecurityOptions:   []string{},
+		Swarm:             swarm.Info{LocalNodeState: swarm.LocalNodeStateInactive},
 		Warnings:          []string{},
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/skiff-dev/skiff/engine"
+	"github.com/skiff-dev/skiff/server/wire"
 )
 
 // Backend is what the /skiff/ handlers need from the engine.
@@ -29,7 +30,7 @@ func imageTree(c echo.Context, b Backend) error {
 	if err != nil {
 		return err
 	}
-	out := make([]ImageTreeNode, 0, len(roots))
+	out := make([]wire.ImageTreeNode, 0, len(roots))
 	for _, r := range roots {
 		out = append(out, treeNode(r))
 	}
@@ -38,8 +39,8 @@ func imageTree(c echo.Context, b Backend) error {
 	return json.NewEncoder(c.Response()).Encode(out)
 }
 
-func treeNode(n *engine.ImageTreeNode) ImageTreeNode {
-	out := ImageTreeNode{
+func treeNode(n *engine.ImageTreeNode) wire.ImageTreeNode {
+	out := wire.ImageTreeNode{
 		ID:          n.ID.String(),
 		ParentID:    n.ParentID.String(),
 		RepoTags:    n.RepoTags,
@@ -47,7 +48,7 @@ func treeNode(n *engine.ImageTreeNode) ImageTreeNode {
 		Size:        n.OwnSize,
 		VirtualSize: n.Size,
 		Containers:  n.Containers,
-		Children:    make([]ImageTreeNode, 0, len(n.Children)),
+		Children:    make([]wire.ImageTreeNode, 0, len(n.Children)),
 	}
 	for _, c := range n.Children {
 		out.Children = append(out.Children, treeNode(c))

@@ -1,4 +1,7 @@
-package skiffapi
+// Package wire holds the JSON types of skiff's own endpoints (under /skiff/),
+// shared by the daemon's handlers and the CLI, which must not import the
+// engine.
+package wire
 
 // ImageTreeNode is one image in the lineage tree served at
 // GET /skiff/images/tree, which answers with the roots as a JSON array.
