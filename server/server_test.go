@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -330,4 +331,36 @@ func mustTags(t *testing.T, refs ...string) []reference.NamedTagged {
 		out = append(out, tag)
 	}
 	return out
+}
+
+func TestImportFromAURL(t *testing.T) {
+	d := startDaemon(t)
+	files := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/rootfs.tar" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(testimage.Rootfs(t))
+	}))
+	defer files.Close()
+	c := d.unixHTTP()
+	resp, err := c.Post("http://skiff/images/create?fromSrc="+files.URL+"/rootfs.tar&repo=fromurl:v1", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"status":"sha256:`) {
+		t.Fatalf("import from URL: %d %s", resp.StatusCode, body)
+	}
+	h, err := d.eng.ImageHistory(context.Background(), "fromurl:v1")
+	if err != nil || h[0].Comment != "Imported from "+files.URL+"/rootfs.tar" {
+		t.Errorf("history = %+v, %v", h, err)
+	}
+	resp, _ = c.Post("http://skiff/images/create?fromSrc="+files.URL+"/missing.tar", "text/plain", nil)
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || !strings.Contains(string(body), "404 Not Found") {
+		t.Errorf("import of a missing URL: %d %s", resp.StatusCode, body)
+	}
 }
