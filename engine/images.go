@@ -11,16 +11,16 @@ import (
 
 // The image types the engine's API speaks, defined in engine/image.
 type (
-	ImageSummary      = image.Summary
-	ImageListOptions  = image.ListOptions
-	Image             = image.Image
-	ImageHistoryItem  = image.HistoryItem
-	ImageTreeNode     = image.TreeNode
-	ImageDeleteRecord = image.DeleteRecord
+	ImageSummary        = image.Summary
+	ImageListOptions    = image.ListOptions
+	Image               = image.Image
+	ImageHistoryItem    = image.HistoryItem
+	ImageTreeNode       = image.TreeNode
+	ImageDeleteRecord   = image.DeleteRecord
 	ImageDeleteConflict = image.DeleteConflict
-	ImageImportOptions = image.ImportOptions
-	ImageLoadResult   = image.LoadResult
-	ImageChildOptions = image.ChildOptions
+	ImageImportOptions  = image.ImportOptions
+	ImageLoadResult     = image.LoadResult
+	ImageChildOptions   = image.ChildOptions
 )
 
 // ImageShortID is the 12-hex-character form of an image ID.

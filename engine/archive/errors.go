@@ -1,9 +1,7 @@
 package archive
 
 import (
-	"context"
 	"fmt"
-	"io"
 
 	"github.com/containerd/errdefs"
 )
@@ -20,18 +18,4 @@ func (e *inputError) Unwrap() []error { return []error{e.err, errdefs.ErrInvalid
 // invalidf formats an inputError; %w verbs wrap as in fmt.Errorf.
 func invalidf(format string, args ...any) error {
 	return &inputError{err: fmt.Errorf(format, args...)}
-}
-
-// ctxReader fails its reads once ctx is done, so that copying a large stream
-// stops soon after cancellation.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

@@ -15,6 +15,8 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/skiff-dev/skiff/engine/ctxio"
 )
 
 const (
@@ -120,7 +122,7 @@ func (a *Archive) spool(ctx context.Context, r io.Reader) error {
 	}
 	defer content.Close()
 
-	tr := tar.NewReader(ctxReader{ctx: ctx, r: content})
+	tr := tar.NewReader(ctxio.Reader(ctx, content))
 	previous := ""
 	for {
 		hdr, err := tr.Next()

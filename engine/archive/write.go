@@ -17,6 +17,8 @@ import (
 	"github.com/opencontainers/go-digest"
 	"github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/skiff-dev/skiff/engine/ctxio"
 )
 
 // File names of the docker-archive format, beside those of the OCI layout
@@ -282,7 +284,7 @@ func (aw *archiveWriter) copyLayer(ctx context.Context, l Layer, content io.Read
 		aw.buf = make([]byte, copyBufferSize)
 	}
 	digester := l.DiffID.Algorithm().Digester()
-	limited := io.LimitReader(ctxReader{ctx: ctx, r: content}, l.Size)
+	limited := io.LimitReader(ctxio.Reader(ctx, content), l.Size)
 	n, err := io.CopyBuffer(io.MultiWriter(aw.tw, digester.Hash()), limited, aw.buf)
 	if err != nil {
 		return fmt.Errorf("write layer %s: %w", l.DiffID, err)

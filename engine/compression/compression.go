@@ -1,12 +1,15 @@
 // Package compression recognises and undoes the compressions that image
-// tarballs arrive in (gzip, bzip2, xz, zstd), by their magic bytes as Docker
-// does, so a caller can accept any of them without being told which.
+// tarballs and layers arrive in (gzip, bzip2, xz, zstd), by their magic
+// bytes as moby does, so a caller accepts any of them without being told
+// which.
 package compression
 
 import (
 	"bufio"
 	"bytes"
 	"compress/bzip2"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 
@@ -27,22 +30,32 @@ const (
 	Zstd  Kind = "zstd"
 )
 
-var magics = []struct {
-	kind  Kind
-	magic []byte
-}{
-	{Gzip, []byte{0x1f, 0x8b, 0x08}},
-	{Bzip2, []byte{'B', 'Z', 'h'}},
-	{Xz, []byte{0xfd, '7', 'z', 'X', 'Z', 0x00}},
-	{Zstd, []byte{0x28, 0xb5, 0x2f, 0xfd}},
-}
+const (
+	gzipMagic  = "\x1f\x8b\x08"
+	bzip2Magic = "BZh"
+	xzMagic    = "\xfd7zXZ\x00"
+	zstdMagic  = "\x28\xb5\x2f\xfd"
+
+	// A zstd stream may also start with a skippable frame, whose
+	// little-endian magic number is 0x184D2A50 to 0x184D2A5F.
+	zstdSkippableMagicMask = 0xFFFFFFF0
+	zstdSkippableMagic     = 0x184D2A50
+
+	longestMagic = len(xzMagic)
+)
 
 // Detect reports the compression of a stream from its first bytes.
 func Detect(head []byte) Kind {
-	for _, m := range magics {
-		if bytes.HasPrefix(head, m.magic) {
-			return m.kind
-		}
+	switch {
+	case bytes.HasPrefix(head, []byte(gzipMagic)):
+		return Gzip
+	case bytes.HasPrefix(head, []byte(bzip2Magic)):
+		return Bzip2
+	case bytes.HasPrefix(head, []byte(xzMagic)):
+		return Xz
+	case bytes.HasPrefix(head, []byte(zstdMagic)),
+		len(head) >= 4 && binary.LittleEndian.Uint32(head)&zstdSkippableMagicMask == zstdSkippableMagic:
+		return Zstd
 	}
 	return None
 }
@@ -52,9 +65,9 @@ func Detect(head []byte) Kind {
 // decompressor; it does not close r.
 func Decompress(r io.Reader) (io.ReadCloser, Kind, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
-	head, err := br.Peek(8)
-	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
-		return nil, None, fmt.Errorf("read stream header: %w", err)
+	head, err := br.Peek(longestMagic)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, None, fmt.Errorf("detect compression: %w", err)
 	}
 	kind := Detect(head)
 	switch kind {

@@ -27,6 +27,8 @@ import (
 
 	"github.com/containerd/errdefs"
 	"github.com/opencontainers/go-digest"
+
+	"github.com/skiff-dev/skiff/engine/ctxio"
 )
 
 // Store is a content-addressed blob store on the local filesystem.
@@ -225,24 +227,11 @@ func (s *Store) Ingest(ctx context.Context, r io.Reader, expected digest.Digest)
 		return "", 0, err
 	}
 	defer w.Close()
-	if _, err := io.Copy(w, ctxReader{ctx, r}); err != nil {
+	if _, err := io.Copy(w, ctxio.Reader(ctx, r)); err != nil {
 		return "", 0, err
 	}
 	d, err := w.Commit(expected)
 	return d, w.Size(), err
-}
-
-// ctxReader stops a copy once its context is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 func syncDir(dir string) error {
