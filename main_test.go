@@ -469,3 +469,16 @@ func (d *skiffd) loadChildOf(parent, tag string) result {
 	os.WriteFile(path, out.Bytes(), 0o644)
 	return d.skiff("load", "-i", path)
 }
+
+// The unix socket needs no token: its file mode is the guard, as with
+// docker.sock.
+func TestSocketIsOpenOnlyToOwnerAndGroup(t *testing.T) {
+	d := startSkiffd(t, "")
+	fi, err := os.Stat(d.socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != 0o660 {
+		t.Errorf("socket mode %v, want a socket with 0660", fi.Mode())
+	}
+}
