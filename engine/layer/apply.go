@@ -142,9 +142,13 @@ func (a *applier) applyEntry(hdr *tar.Header, content io.Reader) error {
 	case tar.TypeReg, tar.TypeGNUSparse:
 		err = a.writeFile(e, content)
 	case tar.TypeSymlink:
-		err = a.create(e, func() error { return unix.Symlinkat(hdr.Linkname, parent, base) })
+		if err = a.create(e, func() error { return unix.Symlinkat(hdr.Linkname, parent, base) }); err != nil {
+			err = fmt.Errorf("symlink: %w", err)
+		}
 	default: // devices and fifos, as validateHeader allows
-		err = a.create(e, func() error { return unix.Mknodat(parent, base, nodeMode(hdr), nodeDev(hdr)) })
+		if err = a.create(e, func() error { return unix.Mknodat(parent, base, nodeMode(hdr), nodeDev(hdr)) }); err != nil {
+			err = fmt.Errorf("mknod: %w", err)
+		}
 	}
 	if err != nil {
 		return err
@@ -218,14 +222,12 @@ func (a *applier) remove(parent int, name, base string) error {
 // makeDir creates a directory entry. A directory entry over an existing
 // directory keeps its contents and updates its metadata.
 func (a *applier) makeDir(e entry) error {
-	err := unix.Mkdirat(e.parent, e.base, 0o700)
-	if errors.Is(err, unix.EEXIST) && isDirAt(e.parent, e.base) {
-		err = nil
-	} else if errors.Is(err, unix.EEXIST) {
+	var err error
+	if !isDirAt(e.parent, e.base) {
 		err = a.create(e, func() error { return unix.Mkdirat(e.parent, e.base, 0o700) })
 	}
 	if err != nil {
-		return err
+		return fmt.Errorf("mkdir: %w", err)
 	}
 	if err := e.setMetadata(); err != nil {
 		return err
@@ -242,6 +244,9 @@ func (a *applier) makeHardlink(e entry) error {
 	target, err := cleanLinkTarget(e.hdr.Linkname)
 	if err != nil {
 		return err
+	}
+	if target == e.name {
+		return invalid("hard link to itself")
 	}
 	targetDir, err := a.openDir(path.Dir(target), false)
 	if err == nil {
@@ -318,8 +323,8 @@ func nodeDev(hdr *tar.Header) int {
 	return int(unix.Mkdev(uint32(hdr.Devmajor), uint32(hdr.Devminor)))
 }
 
-// setMetadata applies owner, xattrs, mode and times from the tar header.
-// Directory times are only recorded: they are set once all children exist.
+// setMetadata applies owner, xattrs, mode and times from the tar header,
+// except directory times, which makeDir defers until all children exist.
 func (e entry) setMetadata() error {
 	hdr := e.hdr
 	if err := unix.Fchownat(e.parent, e.base, hdr.Uid, hdr.Gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {

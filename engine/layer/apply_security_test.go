@@ -60,7 +60,7 @@ func TestApplyRejectsHostileLayers(t *testing.T) {
 	tests := []struct {
 		name    string
 		tar     func(t testing.TB, s sandbox) []byte // built once the sandbox paths are known
-		wantErr []string               // substrings of the error
+		wantErr []string                             // substrings of the error
 	}{
 		{
 			name:    "dot-dot name",
@@ -120,6 +120,11 @@ func TestApplyRejectsHostileLayers(t *testing.T) {
 			wantErr: []string{`layer entry "l"`, `link target "nothing" does not exist`},
 		},
 		{
+			name:    "hard link to itself",
+			tar:     entries(file("a", "x"), hardlink("a", "./a")),
+			wantErr: []string{`layer entry "a"`, "hard link to itself"},
+		},
+		{
 			name: "file through absolute symlink",
 			tar: func(t testing.TB, s sandbox) []byte {
 				return makeTar(t, symlink("etc", s.victim), file("etc/passwd", "pwn"))
@@ -155,6 +160,11 @@ func TestApplyRejectsHostileLayers(t *testing.T) {
 			name:    "opaque marker through symlink",
 			tar:     entries(symlink("v", "../victim"), file("v/.wh..wh..opq", "")),
 			wantErr: []string{`layer entry "v/.wh..wh..opq"`, "write through symlink"},
+		},
+		{
+			name:    "file under a file",
+			tar:     entries(file("a", "x"), file("a/b", "x")),
+			wantErr: []string{`layer entry "a/b"`, `"a" is not a directory`},
 		},
 		{
 			name:    "whiteout of nothing",

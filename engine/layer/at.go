@@ -43,6 +43,8 @@ func openError(name string, err error) error {
 		return invalid("write through symlink (in %q)", name)
 	case errors.Is(err, unix.EXDEV):
 		return invalid("path escapes the layer (%q)", name)
+	case errors.Is(err, unix.ENOTDIR):
+		return invalid("%q is not a directory", name)
 	}
 	return &os.PathError{Op: "open", Path: name, Err: err}
 }
@@ -97,6 +99,9 @@ const paxXattrPrefix = "SCHILY.xattr."
 // are overlayfs's own metadata (opaque dirs, redirects) and a layer must not
 // forge them.
 func setXattrsAt(dirfd int, name string, paxRecords map[string]string) error {
+	if len(paxRecords) == 0 {
+		return nil
+	}
 	// There is no lsetxattrat syscall in x/sys yet; the /proc/self/fd magic
 	// link resolves to dirfd itself, and lsetxattr does not follow name.
 	procPath := "/proc/self/fd/" + strconv.Itoa(dirfd) + "/" + name

@@ -27,14 +27,15 @@
 // same layer both succeed and end up sharing one directory. After Commit or
 // Discard a Pending must not be used again.
 //
-// Commit, Remove and Walk are safe to call concurrently; making sure no
-// container still mounts a layer that is being removed is the caller's job.
+// A Store is safe for concurrent use; making sure no container still mounts a
+// layer that is being removed is the caller's job.
 //
 // # Crashes
 //
 // Commit flushes the unpacked files to disk before the rename, so after a crash
 // every <hex> directory is a whole layer. A crash can leave .tmp-* and
-// .removing-* directories behind; Open deletes them. A crash before Remove's
+// .removing-* directories behind; Open deletes them, so only one process may
+// use a store root at a time. A crash before Remove's
 // rename leaves the layer in place: callers reconcile their records with Walk.
 //
 // # Unpacking
