@@ -65,11 +65,7 @@ func (s *Service) CreateChild(ctx context.Context, opts ChildOptions) (digest.Di
 	cfg.History = append(slices.Clone(cfg.History), h)
 	config, err := json.Marshal(cfg)
 	if err != nil {
-		for _, l := range layers {
-			if l != nil {
-				l.discard()
-			}
-		}
+		discardAll(layers)
 		return "", fmt.Errorf("encode image config: %w", err)
 	}
 	id, _, err := s.commit(ctx, newImage{config: config, layers: layers, parent: opts.Parent, tags: opts.Tags})

@@ -16,6 +16,7 @@ import (
 
 	"github.com/skiff-dev/skiff/engine/content"
 	"github.com/skiff-dev/skiff/engine/layer"
+	"github.com/skiff-dev/skiff/engine/store"
 )
 
 // newLayer is a layer read and unpacked into temporary places, not yet
@@ -70,6 +71,15 @@ func (s *Service) ingestLayer(ctx context.Context, r io.Reader) (*newLayer, erro
 	return &newLayer{blob: w, unpacked: p, layers: s.layers}, nil
 }
 
+// discardAll discards the layers that are not nil.
+func discardAll(layers []*newLayer) {
+	for _, l := range layers {
+		if l != nil {
+			l.discard()
+		}
+	}
+}
+
 // newImage is an image to commit: its config, and for each entry of the
 // config's rootfs.diff_ids either a freshly ingested layer or nil, meaning
 // the layer must already be in the store.
@@ -90,13 +100,7 @@ type movedTag struct {
 // respect to deletions (see the package comment). The new layers are
 // committed or discarded, never left in temporary places.
 func (s *Service) commit(ctx context.Context, img newImage) (digest.Digest, []movedTag, error) {
-	defer func() {
-		for _, l := range img.layers {
-			if l != nil {
-				l.discard()
-			}
-		}
-	}()
+	defer discardAll(img.layers)
 	var cfg dockerspec.DockerOCIImage
 	if err := json.Unmarshal(img.config, &cfg); err != nil {
 		return "", nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid image config: %v", err))
@@ -253,9 +257,7 @@ func (s *Service) removeUnreferenced(ctx context.Context, blobs, layers []digest
 
 // referenced reports whether query (with d as its argument) finds a row. On
 // a database error it answers true: keeping a file is always safe.
-func referenced(ctx context.Context, q interface {
-	QueryRowContext(context.Context, string, ...any) *sql.Row
-}, query string, d digest.Digest) bool {
+func referenced(ctx context.Context, q store.Querier, query string, d digest.Digest) bool {
 	var one int
 	err := q.QueryRowContext(ctx, query+" LIMIT 1", d.String()).Scan(&one)
 	return !errors.Is(err, sql.ErrNoRows)

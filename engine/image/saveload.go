@@ -168,21 +168,15 @@ func (s *Service) loadImage(ctx context.Context, li archive.LoadImage) (LoadResu
 		tags = append(tags, tag)
 	}
 	img := newImage{config: li.Config, layers: make([]*newLayer, len(li.Layers)), tags: tags}
-	defer func() {
-		for _, l := range img.layers {
-			if l != nil {
-				l.discard()
-			}
-		}
-	}()
 	var chainID digest.Digest
 	for i, diffID := range cfg.RootFS.DiffIDs {
 		chainID = layer.ChainID(chainID, diffID)
 		if s.hasLayer(ctx, chainID) {
-			continue
+			continue // already stored: not read again
 		}
 		l, err := s.readArchiveLayer(ctx, li.Layers[i], diffID)
 		if err != nil {
+			discardAll(img.layers)
 			return LoadResult{}, fmt.Errorf("layer %d: %w", i+1, err)
 		}
 		img.layers[i] = l
@@ -190,9 +184,7 @@ func (s *Service) loadImage(ctx context.Context, li archive.LoadImage) (LoadResu
 	if li.Parent != "" && s.isAncestor(ctx, li.Parent, cfg.RootFS.DiffIDs) {
 		img.parent = li.Parent
 	}
-	pending := img.layers
-	img.layers = nil // commit owns them from here
-	id, moved, err := s.commit(ctx, newImage{config: img.config, layers: pending, parent: img.parent, tags: img.tags})
+	id, moved, err := s.commit(ctx, img) // commit takes over the layers
 	if err != nil {
 		return LoadResult{}, err
 	}
