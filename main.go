@@ -6,6 +6,8 @@ package main
 import (
 	"os"
 
+	"github.com/skiff-dev/skiff/engine/monitor"
+	"github.com/skiff-dev/skiff/engine/runtime"
 	"github.com/skiff-dev/skiff/server/cli"
 )
 
@@ -13,5 +15,9 @@ import (
 var version = "0.1.0-dev"
 
 func main() {
+	// The binary re-executes itself as a container's monitor and as a
+	// container's init; those roles are decided before anything else runs.
+	runtime.MaybeReexec()
+	monitor.MaybeReexec()
 	os.Exit(cli.Main(version, newServeCommand()))
 }

@@ -8,6 +8,8 @@
 //	skiff.db      the SQLite metadata (engine/store), with its -wal and -shm
 //	content/      blobs by digest (engine/content)
 //	layers/       unpacked layers by chain ID (engine/layer)
+//	containers/   one directory per container (engine/container)
+//	volumes/      named volumes
 //	tmp/          scratch space for archives being loaded
 package engine
 
@@ -28,7 +30,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/engine/auth"
+	"github.com/skiff-dev/skiff/engine/container"
 	"github.com/skiff-dev/skiff/engine/content"
+	"github.com/skiff-dev/skiff/engine/events"
 	"github.com/skiff-dev/skiff/engine/image"
 	"github.com/skiff-dev/skiff/engine/layer"
 	"github.com/skiff-dev/skiff/engine/store"
@@ -49,8 +53,10 @@ type Engine struct {
 	root    string
 	lock    *os.File
 	db      *store.DB
-	images  *image.Service
-	tokens  *auth.Tokens
+	images     *image.Service
+	containers *container.Service
+	events     *events.Bus
+	tokens     *auth.Tokens
 	log     *slog.Logger
 	id      string
 	started time.Time
@@ -107,6 +113,17 @@ func (e *Engine) open(ctx context.Context, cfg Config) error {
 	}
 	if err := e.images.GC(ctx); err != nil {
 		return fmt.Errorf("garbage-collect images: %w", err)
+	}
+	e.events = events.NewBus()
+	e.containers, err = container.New(container.Config{
+		DB: db, Images: e.images, Events: e.events,
+		Root: filepath.Join(e.root, "containers"), VolumesRoot: filepath.Join(e.root, "volumes"), Logger: e.log,
+	})
+	if err != nil {
+		return err
+	}
+	if err := e.containers.Restore(ctx); err != nil {
+		return fmt.Errorf("restore containers: %w", err)
 	}
 	e.tokens = auth.NewTokens(db)
 	e.id, err = e.daemonID(ctx)

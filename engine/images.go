@@ -3,9 +3,11 @@ package engine
 import (
 	"context"
 	"io"
+	"strings"
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/skiff-dev/skiff/engine/events"
 	"github.com/skiff-dev/skiff/engine/image"
 )
 
@@ -51,22 +53,49 @@ func (e *Engine) ImageTree(ctx context.Context) ([]*ImageTreeNode, error) {
 
 // ImageTag points target at the image source names.
 func (e *Engine) ImageTag(ctx context.Context, source, target string) error {
-	return e.images.Tag(ctx, source, target)
+	if err := e.images.Tag(ctx, source, target); err != nil {
+		return err
+	}
+	if id, err := e.images.Resolve(ctx, target); err == nil {
+		e.publishImage("tag", id.String(), target)
+	}
+	return nil
+}
+
+// publishImage reports an image event with its name.
+func (e *Engine) publishImage(action, id, name string) {
+	e.events.Publish(events.Event{Type: "image", Action: action, ID: id, Attributes: map[string]string{"name": name}})
 }
 
 // ImageDelete removes a tag or an image with Docker's rules.
 func (e *Engine) ImageDelete(ctx context.Context, ref string, force, prune bool) ([]ImageDeleteRecord, error) {
-	return e.images.Delete(ctx, ref, force, prune)
+	records, err := e.images.Delete(ctx, ref, force, prune)
+	for _, r := range records {
+		if r.Untagged != "" {
+			e.publishImage("untag", ref, r.Untagged)
+		} else if r.Deleted != "" {
+			e.publishImage("delete", r.Deleted, ref)
+		}
+	}
+	return records, err
 }
 
 // ImageImport creates an image from a root filesystem tarball.
 func (e *Engine) ImageImport(ctx context.Context, r io.Reader, opts ImageImportOptions) (digest.Digest, error) {
-	return e.images.Import(ctx, r, opts)
+	id, err := e.images.Import(ctx, r, opts)
+	if err == nil {
+		e.publishImage("import", id.String(), opts.Source)
+	}
+	return id, err
 }
 
 // ImageLoad stores the images of a docker-archive or OCI layout tarball.
 func (e *Engine) ImageLoad(ctx context.Context, r io.Reader) ([]ImageLoadResult, error) {
-	return e.images.Load(ctx, r)
+	results, err := e.images.Load(ctx, r)
+	for _, res := range results {
+		e.publishImage("load", res.ID.String(), strings.Join(res.Tags, ","))
+	}
+	return results, err
 }
 
 // ImageSave writes images as a tarball Docker and skiff can load.

@@ -14,9 +14,9 @@ import (
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 )
 
-// applyChanges applies Dockerfile instructions given as text (docker import
+// ApplyChanges applies Dockerfile instructions given as text (docker import
 // --change and docker commit --change) to cfg.
-func applyChanges(cfg *dockerspec.DockerOCIImageConfig, changes []string) error {
+func ApplyChanges(cfg *dockerspec.DockerOCIImageConfig, changes []string) error {
 	if len(changes) == 0 {
 		return nil
 	}

@@ -31,7 +31,7 @@ type ImportOptions struct {
 // or compressed with gzip, bzip2, xz or zstd.
 func (s *Service) Import(ctx context.Context, r io.Reader, opts ImportOptions) (digest.Digest, error) {
 	cfg := dockerspec.DockerOCIImage{}
-	if err := applyChanges(&cfg.Config, opts.Changes); err != nil {
+	if err := ApplyChanges(&cfg.Config, opts.Changes); err != nil {
 		return "", err
 	}
 	plain, _, err := compression.Decompress(r)

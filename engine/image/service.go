@@ -206,3 +206,59 @@ func (s *Service) stringSet(ctx context.Context, query string) (map[string]bool,
 	}
 	return set, rows.Err()
 }
+
+// TopLayer returns the chain ID of an image's top layer ("" for an image
+// without layers). A container records it to keep the layers it runs on.
+func (s *Service) TopLayer(ctx context.Context, id digest.Digest) (digest.Digest, error) {
+	var top sql.NullString
+	err := s.db.Read().QueryRowContext(ctx, `SELECT top_layer FROM images WHERE id = ?`, id.String()).Scan(&top)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", notFound(id.String())
+	}
+	if err != nil {
+		return "", fmt.Errorf("read image %s: %w", ShortID(id), err)
+	}
+	return digest.Digest(top.String), nil
+}
+
+// ChainPaths returns the directories of the layer top and the layers below
+// it, top first (overlayfs's lowerdir order). It works from the layers alone,
+// so a container keeps running after rmi -f removed its image.
+func (s *Service) ChainPaths(ctx context.Context, top digest.Digest) ([]string, error) {
+	var paths []string
+	for next := top; next != ""; {
+		l, err := readLayer(ctx, s.db.Read(), next)
+		if err != nil {
+			return nil, err
+		}
+		paths = append(paths, s.layers.Path(next))
+		next = l.parent
+	}
+	return paths, nil
+}
+
+// ReleaseLayers deletes the layer top and those below it that nothing
+// refers to any more: called when a container that kept them is removed
+// (its image may have been deleted with rmi -f meanwhile).
+func (s *Service) ReleaseLayers(ctx context.Context, top digest.Digest) error {
+	if top == "" {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var removed []layerRow
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		removed, err = deleteUnusedLayers(ctx, tx, top)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	var blobs, chains []digest.Digest
+	for _, l := range removed {
+		blobs, chains = append(blobs, l.blob), append(chains, l.chainID)
+	}
+	s.removeUnreferenced(ctx, blobs, chains)
+	return nil
+}

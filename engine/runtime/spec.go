@@ -127,4 +127,9 @@ type ExecSpec struct {
 	Pid      int
 	Process  Process
 	Security Security
+
+	// Rlimits are set before the process starts, as for the container's
+	// init (the monitor passes the container's); without them the process
+	// inherits the caller's limits.
+	Rlimits []Rlimit
 }

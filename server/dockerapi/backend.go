@@ -6,6 +6,7 @@ package dockerapi
 import (
 	"context"
 	"io"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/opencontainers/go-digest"
@@ -16,7 +17,55 @@ import (
 // Backend is what the Docker API handlers need from the engine.
 type Backend interface {
 	Info(ctx context.Context) (engine.Info, error)
+	ImageBackend
+	ContainerBackend
+	EventsBackend
+}
 
+// EventsBackend feeds /events.
+type EventsBackend interface {
+	Events(since time.Time) ([]engine.Event, *engine.EventSubscription)
+}
+
+// ContainerBackend runs containers, their execs and volumes.
+type ContainerBackend interface {
+	ContainerCreate(ctx context.Context, opts engine.ContainerCreateOptions) (*engine.Container, []string, error)
+	ContainerList(ctx context.Context, opts engine.ContainerListOptions) ([]*engine.Container, error)
+	ContainerInspect(ctx context.Context, ref string) (*engine.Container, error)
+	ContainerDir(id string) string
+	ContainerStart(ctx context.Context, ref string) error
+	ContainerStop(ctx context.Context, ref string, opts engine.ContainerStopOptions) error
+	ContainerRestart(ctx context.Context, ref string, opts engine.ContainerStopOptions) error
+	ContainerKill(ctx context.Context, ref, signal string) error
+	ContainerPause(ctx context.Context, ref string) error
+	ContainerUnpause(ctx context.Context, ref string) error
+	ContainerRemove(ctx context.Context, ref string, opts engine.ContainerRemoveOptions) error
+	ContainerRename(ctx context.Context, ref, name string) error
+	ContainerWait(ctx context.Context, ref string, cond engine.ContainerWaitCondition, ready func()) (engine.ContainerWaitResult, error)
+	ContainerAttach(ctx context.Context, ref string, opts engine.ContainerAttachOptions) (*engine.Stream, error)
+	ContainerResize(ctx context.Context, ref string, rows, cols uint16) error
+	ContainerLogs(ctx context.Context, ref string, opts engine.ContainerLogOptions, fn func(engine.LogEntry) error) (*engine.Container, error)
+
+	ContainerTop(ctx context.Context, ref string) ([]string, [][]string, error)
+	ContainerStats(ctx context.Context, ref string) (*engine.Container, engine.ContainerStats, error)
+	ContainerChanges(ctx context.Context, ref string) ([]engine.Change, error)
+	ContainerExport(ctx context.Context, ref string, w io.Writer) error
+	ContainerCommit(ctx context.Context, ref string, opts engine.ContainerCommitOptions) (digest.Digest, error)
+
+	ExecCreate(ctx context.Context, ref string, opts engine.ExecOptions) (string, error)
+	ExecStart(ctx context.Context, id string) (*engine.Stream, error)
+	ExecFinish(ctx context.Context, id string) (int, error)
+	ExecInspect(ctx context.Context, id string) (engine.Exec, error)
+	ExecResize(ctx context.Context, id string, rows, cols uint16) error
+
+	VolumeCreate(ctx context.Context, name string, labels map[string]string) (*engine.Volume, error)
+	VolumeList(ctx context.Context) ([]*engine.Volume, error)
+	VolumeInspect(ctx context.Context, name string) (*engine.Volume, error)
+	VolumeRemove(ctx context.Context, name string, force bool) error
+}
+
+// ImageBackend stores images.
+type ImageBackend interface {
 	ImageList(ctx context.Context, opts engine.ImageListOptions) ([]engine.ImageSummary, error)
 	ImageInspect(ctx context.Context, ref string) (*engine.Image, error)
 	ImageHistory(ctx context.Context, ref string) ([]engine.ImageHistoryItem, error)
@@ -52,9 +101,8 @@ func Register(e *echo.Echo, b Backend, opts Options) {
 	e.POST("/images/*", img.postByName)
 	e.DELETE("/images/*", img.remove)
 
-	// Until the runtime lands, every container is unknown; docker inspect
-	// asks for a container first and must get a 404 to try an image next.
-	e.GET("/containers/:id/json", func(c echo.Context) error {
-		return errNoSuchContainer(c.Param("id"))
-	})
+	(&containerRoutes{b: b, now: time.Now}).register(e)
+	(&execRoutes{b: b}).register(e)
+	(&volumeRoutes{b: b}).register(e)
+	e.GET("/events", eventsHandler(b))
 }

@@ -1,0 +1,151 @@
+package container
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/distribution/reference"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	containertypes "github.com/moby/moby/api/types/container"
+	"github.com/opencontainers/go-digest"
+	"golang.org/x/sys/unix"
+
+	"github.com/skiff-dev/skiff/engine/image"
+	"github.com/skiff-dev/skiff/engine/layer"
+	"github.com/skiff-dev/skiff/engine/runtime/cgroup"
+)
+
+// CommitOptions are docker commit's.
+type CommitOptions struct {
+	Tag     string   // repository[:tag], or "" for an untagged image
+	Comment string   // -m
+	Author  string   // -a
+	Changes []string // -c, Dockerfile instructions applied to the config
+	// Config, when not nil, replaces the container's config in the image
+	// (the API's JSON body), before Changes.
+	Config *containertypes.Config
+	Pause  bool // freeze a running container while its files are read
+}
+
+// Commit saves a container's changes as a new image whose parent is the
+// container's image: the tutorial's "save the container's state".
+func (s *Service) Commit(ctx context.Context, ref string, opts CommitOptions) (digest.Digest, error) {
+	c, err := s.get(ctx, ref)
+	if err != nil {
+		return "", err
+	}
+	var tags []reference.NamedTagged
+	if opts.Tag != "" {
+		t, err := image.ParseTag(opts.Tag)
+		if err != nil {
+			return "", err
+		}
+		tags = append(tags, t)
+	}
+	cfg := imageConfigOf(c.Config)
+	if opts.Config != nil {
+		cfg = imageConfigOf(opts.Config)
+	}
+	if err := image.ApplyChanges(&cfg, opts.Changes); err != nil {
+		return "", err
+	}
+	if opts.Pause && c.State.Status == containertypes.StateRunning {
+		if cg, err := cgroup.Load(cgroupParent, c.ID); err == nil && cg.Freeze() == nil {
+			defer cg.Thaw()
+		}
+	}
+	pr, pw := io.Pipe()
+	go func() {
+		pw.CloseWithError(layer.Diff(ctx, filepath.Join(s.stateDir(c.ID), "upper"), pw))
+	}()
+	id, err := s.images.CreateChild(ctx, image.ChildOptions{
+		Parent:  c.ImageID,
+		Layer:   pr,
+		Config:  cfg,
+		Comment: opts.Comment,
+		Author:  opts.Author,
+		Tags:    tags,
+	})
+	pr.CloseWithError(err)
+	if err != nil {
+		return "", fmt.Errorf("commit container %s: %w", shortID(c.ID), err)
+	}
+	s.publish(c, "commit", map[string]string{"comment": opts.Comment, "imageID": id.String()})
+	return id, nil
+}
+
+// imageConfigOf is the part of a container's config an image keeps.
+func imageConfigOf(c *containertypes.Config) dockerspec.DockerOCIImageConfig {
+	var cfg dockerspec.DockerOCIImageConfig
+	cfg.User, cfg.Env, cfg.WorkingDir, cfg.StopSignal = c.User, slices.Clone(c.Env), c.WorkingDir, c.StopSignal
+	cfg.Entrypoint, cfg.Cmd = slices.Clone(c.Entrypoint), slices.Clone(c.Cmd)
+	cfg.Labels, cfg.OnBuild, cfg.Shell = c.Labels, c.OnBuild, c.Shell
+	if len(c.ExposedPorts) > 0 {
+		cfg.ExposedPorts = map[string]struct{}{}
+		for p := range c.ExposedPorts {
+			cfg.ExposedPorts[p.String()] = struct{}{}
+		}
+	}
+	cfg.Volumes = c.Volumes
+	cfg.Env = slices.DeleteFunc(cfg.Env, func(kv string) bool { return strings.HasPrefix(kv, "HOSTNAME=") })
+	return cfg
+}
+
+// Changes lists a container's filesystem changes (docker diff).
+func (s *Service) Changes(ctx context.Context, ref string) ([]layer.Change, error) {
+	c, err := s.get(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	lower, err := s.images.ChainPaths(ctx, c.TopLayer)
+	if err != nil {
+		return nil, err
+	}
+	return layer.Changes(filepath.Join(s.stateDir(c.ID), "upper"), lower)
+}
+
+// Export writes a container's whole filesystem as a tar (docker export).
+// The overlay is mounted on the host for the time of the export; the
+// container's own mount lives in its namespace only.
+func (s *Service) Export(ctx context.Context, ref string, w io.Writer) error {
+	c, err := s.get(ctx, ref)
+	if err != nil {
+		return err
+	}
+	lower, err := s.images.ChainPaths(ctx, c.TopLayer)
+	if err != nil {
+		return err
+	}
+	dir := s.stateDir(c.ID)
+	target, err := os.MkdirTemp(dir, "export-")
+	if err != nil {
+		return fmt.Errorf("export container %s: %w", shortID(c.ID), err)
+	}
+	defer os.Remove(target)
+	upper := filepath.Join(dir, "upper")
+	var source, opts string
+	if len(lower) == 0 {
+		source, opts = upper, ""
+		if err := unix.Mount(upper, target, "", unix.MS_BIND|unix.MS_RDONLY, ""); err != nil {
+			return fmt.Errorf("export container %s: bind %s: %w", shortID(c.ID), source, err)
+		}
+	} else {
+		// Read-only overlay (two lower layers, no upper): safe beside a
+		// running container's own mount of the same upper directory.
+		opts = "lowerdir=" + strings.Join(append([]string{upper}, lower...), ":")
+		if err := unix.Mount("overlay", target, "overlay", unix.MS_RDONLY, opts); err != nil {
+			return fmt.Errorf("export container %s: mount overlay: %w", shortID(c.ID), err)
+		}
+	}
+	defer unix.Unmount(target, unix.MNT_DETACH)
+	if err := layer.Archive(ctx, target, w); err != nil {
+		return fmt.Errorf("export container %s: %w", shortID(c.ID), err)
+	}
+	s.publish(c, "export", nil)
+	return nil
+}

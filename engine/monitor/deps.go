@@ -1,0 +1,119 @@
+package monitor
+
+import (
+	"context"
+	"io"
+	"os"
+	"syscall"
+
+	"github.com/skiff-dev/skiff/engine/logfile"
+	"github.com/skiff-dev/skiff/engine/runtime"
+	"github.com/skiff-dev/skiff/engine/runtime/cgroup"
+)
+
+// This file is the monitor's seam onto the packages that run and account
+// for the container: engine/runtime starts processes, engine/runtime/cgroup
+// limits them, engine/logfile stores their output. The monitor uses them
+// through the small interfaces below, so that a test can run a plain host
+// process in place of a container (see theStarter).
+
+// stdio are the files a started process gets as fds 0, 1 and 2: three
+// times the pty slave for a TTY; nil is /dev/null. A starter that
+// allocates consoles gets none for a TTY (see starter).
+type stdio struct {
+	stdin, stdout, stderr *os.File
+}
+
+// process is a started container process (the init or an exec), a child
+// of the monitor.
+type process interface {
+	Pid() int
+	Signal(syscall.Signal) error
+	// Wait reaps the process and returns Docker's exit code for it: the
+	// status, or 128+n when signal n killed it. It is called once.
+	Wait() (int, error)
+	// Console is the master of the pty the starter allocated for a TTY
+	// process, nil if it allocated none.
+	Console() *os.File
+}
+
+// starter starts container processes.
+type starter interface {
+	// allocatesConsole tells whether the starter allocates the pty of a
+	// TTY process itself (in the container's own /dev/pts, where the
+	// process can name it), given no stdio, and returns its master from
+	// process.Console. Otherwise the monitor passes a pty slave.
+	allocatesConsole() bool
+	// start runs the container's init. created runs with the init's host
+	// pid before the container's process starts (the cgroup is joined
+	// there).
+	start(ctx context.Context, spec *runtime.Spec, stdio stdio, created func(pid int) error) (process, error)
+	// exec runs a process in the running container whose init is spec.Pid.
+	exec(ctx context.Context, spec *runtime.ExecSpec, stdio stdio) (process, error)
+}
+
+// cgroupManager is the container's cgroup.
+type cgroupManager interface {
+	Add(pid int) error
+	OOMKilled() (bool, error)
+	Destroy() error
+}
+
+// logWriter is the container's json-file log.
+type logWriter interface {
+	Stream(name string) io.Writer
+	// Err reports the writes that failed (they never block the output).
+	Err() error
+	Close() error
+}
+
+// The implementations in use. The monitor role reads them, so a test
+// replaces them in TestMain, before MaybeReexec, to affect the monitors its
+// binary runs.
+var (
+	theStarter   starter = runtimeStarter{}
+	newCgroup            = newRuntimeCgroup
+	newLogWriter         = func(cfg logfile.WriterConfig) (logWriter, error) { return logfile.NewWriter(cfg) }
+)
+
+// runtimeStarter starts container processes with engine/runtime, in console
+// mode for a TTY.
+type runtimeStarter struct{}
+
+func (runtimeStarter) allocatesConsole() bool { return true }
+
+func (runtimeStarter) start(ctx context.Context, spec *runtime.Spec, stdio stdio, created func(pid int) error) (process, error) {
+	t, err := runtime.Start(ctx, spec, stdio.runtime(), runtime.Hooks{Created: created})
+	if err != nil {
+		return nil, err
+	}
+	return task{t}, nil
+}
+
+func (runtimeStarter) exec(ctx context.Context, spec *runtime.ExecSpec, stdio stdio) (process, error) {
+	t, err := runtime.Exec(ctx, spec, stdio.runtime(), runtime.Hooks{})
+	if err != nil {
+		return nil, err
+	}
+	return task{t}, nil
+}
+
+func (s stdio) runtime() runtime.Stdio {
+	return runtime.Stdio{Stdin: s.stdin, Stdout: s.stdout, Stderr: s.stderr}
+}
+
+// task adapts a runtime.Task.
+type task struct{ *runtime.Task }
+
+func (t task) Wait() (int, error) {
+	st, err := t.Task.Wait()
+	return st.Code, err // Code is already Docker's: 128+signal when killed
+}
+
+func newRuntimeCgroup(parent, id string, r cgroup.Resources) (cgroupManager, error) {
+	m, err := cgroup.New(parent, id, r)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}

@@ -1,0 +1,172 @@
+// Package monitor runs one container under a supervisor process of its own,
+// containerd-shim or conmon in spirit, made of the same skiff binary.
+//
+// The daemon starts a monitor per running container (Start). The monitor
+// starts the container's init through engine/runtime, owns its stdio or
+// pty, writes its log, serves attach, exec, resize, signal and wait over a
+// unix socket in the container's state directory, records the exit status,
+// destroys the cgroup and exits after the container. The daemon holds no
+// container process and the monitor holds nothing of the daemon's, so the
+// daemon can die and restart without the container noticing; a restarted
+// daemon reconnects with Connect (containerd's LoadExistingShims).
+//
+//	daemon (skiff serve)            monitor (skiff monitor <dir>)          container
+//	────────────────────            ─────────────────────────────          ─────────
+//	Start: write <dir>/monitor.json
+//	fork+exec /proc/self/exe ─────▶ setsid; stdin /dev/null,
+//	  fd 3 = sync socketpair          stdout+stderr <dir>/monitor.log
+//	                                monitor.pid, listen monitor.sock,
+//	                                cgroup, log, pipes (or pty)
+//	                                runtime.Start ──────────────────────▶ runtime-init role:
+//	                                  Hooks.Created: join the cgroup        namespaces, rootfs,
+//	                                                                        exec the process
+//	               ◀── "started" ── init.pid                               (TTY: console mode,
+//	                    or "failed" {class, message}, then exit             the pty master comes
+//	"ack" ───────────────────────▶ the daemon owns the container           back to the monitor)
+//	(fd 3 stays open: the hold)
+//	                                output pumps ◀──────────── stdout, stderr (pipes) or pty ──
+//	                                  ├▶ the log (json-file), the ring (64 KiB)
+//	Client: a connection per ◀─────▶  └▶ attached clients; requests
+//	request, on monitor.sock
+//	                                waits for the init ◀──────────────── exit ─────────────────
+//	                                drain output, exit.json, destroy cgroup,
+//	                                wake waiters, end sessions (EOF)
+//	Client.Close (or death) ──EOF─▶ then: remove monitor.sock and pid files, exit
+//
+// # Starting: the sync socket
+//
+// Start writes the Config to <dir>/monitor.json (mode 0600) and re-executes
+// /proc/self/exe as "skiff monitor <dir>" in a session of its own (Setsid:
+// no signal of the daemon's process group or terminal reaches it; no
+// Pdeathsig), with the working directory "/", stdin /dev/null, stdout and
+// stderr appended to <dir>/monitor.log (the monitor's own errors and any
+// panic), and fd 3 one end of a SOCK_SEQPACKET socketpair. A goroutine of
+// Start's process waits for the monitor, so it is reaped if it exits while
+// the daemon lives. On the socketpair, one JSON object per packet:
+//
+//	monitor → daemon  {"type":"started","pid":N,"startedAt":T}
+//	              or  {"type":"failed","error":{"class":"not found","message":"exec: \"x\": executable file not found in $PATH"}}
+//	daemon → monitor  {"type":"ack"}
+//
+// A failure keeps the runtime's errdefs class and message, so the daemon's
+// errdefs.IsNotFound sees a missing command; the monitor then cleans up and
+// exits, and Start returns after it was reaped: no monitor is left. If the
+// socket closes before the ack (Start's context ended, or the daemon died
+// during Start), nobody owns the container: the monitor cancels the start
+// or kills the init, and the exit is recorded as usual.
+//
+// After the ack the socketpair stays open as the hold: while the daemon's
+// end is open, the monitor stays after the container exits, answering
+// Attach (the replay, then EOF) and Wait, so that a daemon can attach to a
+// container that exited before it could. Client.Close, or the daemon's
+// death, releases it. A Client from Connect holds nothing: that monitor
+// exits as soon as the container has and its sessions are done.
+//
+// # Requests
+//
+// Each request is one connection to <dir>/monitor.sock (mode 0600). Its path
+// may exceed the 108 bytes of sun_path, so both sides bind and connect to
+// /proc/self/fd/<n>/monitor.sock, n being an O_PATH descriptor of the state
+// directory. The client sends one line of JSON, the monitor answers one line
+// of JSON, {"error":{"class","message"}} on failure; attach and exec then
+// carry the session's raw stream on the same connection.
+//
+//	{"op":"info"}                           {"pid":N,"startedAt":T,"tty":B}
+//	{"op":"wait"}                           {"exit":{"code":N,"oomKilled":B,"error":S,"finishedAt":T}}, once exited
+//	{"op":"signal","signal":N}              {}            any signal; conflict when not running
+//	{"op":"resize","rows":R,"cols":C}       {}            no TTY: nothing to do
+//	{"op":"attach","attach":{"Stdin":B,"Stdout":B,"Stderr":B,"Replay":B}}
+//	                                        {}, then the stream
+//	{"op":"exec","exec":{ExecConfig}}       {"execId":S,"pid":N}, then the stream
+//	{"op":"exec-resize","execId":S,"rows":R,"cols":C}   {}
+//	{"op":"exec-wait","execId":S}           {"exitCode":N}, once it exited and its output was delivered
+//
+// # Streams
+//
+// The monitor writes output (raw with a TTY, Docker's stdcopy frames
+// without) and reads stdin. It ends a session by half-closing the
+// connection (the client reads io.EOF after the last byte) and closes it
+// when the client has closed its end, or lingerTimeout later.
+//
+// Stdin follows Docker (moby's container/stream/attach.go). Only a
+// container with OpenStdin receives an attached client's stdin; otherwise it
+// is read and dropped. When a client's stdin ends: with a TTY its session
+// ends (a detach; the container keeps its terminal); without one, StdinOnce
+// closes the container's stdin, and otherwise stdin stays open for the next
+// client. A client without stdin that half-closes (docker run without -i)
+// keeps receiving output.
+//
+// # Output and slow clients
+//
+// Output pumps copy the pty master (a TTY's output is logged as "stdout") or
+// the stdout and stderr pipes to a hub, which hands each chunk, in one
+// order, to the json-file log, the ring of recent output (the last 64 KiB,
+// whole frames, for Replay) and every attached client. The container never
+// waits for a client: each has a queue of at most queueLimit (1 MiB) bytes
+// written by its own goroutine, and a client further behind is dropped (its
+// connection closed: the stream ends early, with io.EOF or ECONNRESET),
+// never the container's output. The log and the ring always get
+// everything; only a slow disk slows the container, as with Docker's
+// json-file driver.
+//
+// An exec'd process's output goes to its own session only (not to the log),
+// without a queue: a slow exec client slows that process, as with Docker; a
+// client gone, or detached, has the rest discarded.
+//
+// # The end
+//
+// When the init exits: the exec'd processes are killed (the container's PID
+// namespace ends them anyway), the output is drained (at most drainTimeout:
+// a process left outside a PID namespace may hold the pipes), the exit is
+// recorded in exit.json (temporary file, fsync, rename: ReadExit reads it),
+// with OOMKilled from the cgroup, the cgroup is destroyed, waiters are
+// answered, and sessions end after their queued output (at most
+// flushTimeout for a client that does not read). Once the hold is released,
+// the monitor removes monitor.sock, monitor.pid and init.pid and exits.
+//
+// # When processes die
+//
+//   - The daemon dies: nothing happens to the container; its output keeps
+//     going to the log. The monitor, reparented to PID 1 (or the nearest
+//     subreaper), exits after the container, and that process reaps it (a
+//     PID 1 that reaps nothing, as this VM's, keeps it as a zombie). A
+//     restarted daemon's Client.Wait falls back to ReadExit once the
+//     monitor is gone.
+//   - The monitor dies (SIGKILL, or SIGTERM: it handles no signal): Connect
+//     and ReadExit return errdefs.ErrNotFound, and the container runs on,
+//     unsupervised and unreaped by skiff. Its output has no reader any more:
+//     the next write to a pipe fails (EPIPE, or SIGPIPE, which kills most
+//     programs), a TTY's process gets SIGHUP when the master closes. init.pid
+//     (and the cgroup) stay behind, for the daemon to kill the orphan and
+//     remove the cgroup, as containerd's cleanupAfterDeadShim does: the
+//     simplest honest behaviour, and Docker's (a dying shim kills nothing).
+//     monitor.pid without a socket that answers tells a dead monitor from a
+//     live one.
+//
+// # TTY size
+//
+// The monitor gives a TTY its Config.ConsoleSize before the process starts
+// when it allocates the pty itself. engine/runtime allocates it in the
+// container's own devpts (console mode, so that the process can name its
+// terminal) and hands over the master only once the process runs: the
+// monitor sizes it at once, but a process that asks for its size first
+// thing may see 0x0 (it gets SIGWINCH right after). The fix belongs in the
+// runtime: sizing the pty before the exec.
+//
+// # Memory
+//
+// The monitor role uses one P (GOMAXPROCS 1) and a GC percent of 25, and
+// once started drops what starting cost (trimMemory): the heap's garbage,
+// and the pages of the binary's read-only mappings that the package
+// initialisers of the whole skiff binary touched.
+//
+// # Files
+//
+// Daemon side: start.go (Start), client.go (Client, Connect), stream.go
+// (Stream, ExecSession), files.go (ReadExit). Monitor side: monitor.go (the
+// process's lifecycle), server.go (requests, attach), output.go and ring.go
+// (the output's fan-out), exec.go (exec'd processes), stdio.go (pipes and
+// ptys), trim.go. Both: protocol.go, errors.go, socket.go, config.go, and
+// deps.go, the seam onto engine/runtime, engine/runtime/cgroup and
+// engine/logfile.
+package monitor

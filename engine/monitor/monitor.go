@@ -1,0 +1,382 @@
+package monitor
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"runtime/debug"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/containerd/errdefs"
+)
+
+// How long the monitor waits at its ends.
+const (
+	// drainTimeout: after a process exits, for its output to reach EOF. A
+	// process it left behind (outside a PID namespace) may hold the pipes
+	// or the pty open; the monitor then closes its ends.
+	drainTimeout = 2 * time.Second
+	// flushTimeout: for an attached client to take the output queued for
+	// it when the output ends.
+	flushTimeout = 5 * time.Second
+	// lingerTimeout: for a client to close its end of a finished session.
+	lingerTimeout = 5 * time.Second
+)
+
+// syncFd is the monitor's end of the socketpair from Start.
+const syncFd = 3
+
+// MaybeReexec runs the monitor role and exits when os.Args[1] == Role;
+// otherwise it returns at once. main calls it first thing (after
+// runtime.MaybeReexec), before flags, logging or goroutines; so does the
+// TestMain of a package whose tests start monitors.
+func MaybeReexec() {
+	if len(os.Args) < 2 || os.Args[1] != Role {
+		return
+	}
+	if len(os.Args) != 3 {
+		fmt.Fprintf(os.Stderr, "usage: %s %s <state-dir>\n", os.Args[0], Role)
+		os.Exit(2)
+	}
+	os.Exit(run(os.Args[2]))
+}
+
+// monitor is the state of the monitor process. Its lifecycle is run's.
+type monitor struct {
+	dir string
+	log *log.Logger
+	cfg Config
+
+	ln     *net.UnixListener
+	cgroup cgroupManager // nil without Config.CgroupParent
+	logw   logWriter
+	out    *hub
+	io     *procIO        // the init's stdio
+	pumps  sync.WaitGroup // the init's output pumps
+	execs  execTable
+
+	mu          sync.Mutex
+	init        process            // set once started
+	abandoned   bool               // Start gave up before acknowledging
+	cancelStart context.CancelFunc // cancels the runtime's start
+	startedAt   time.Time
+
+	stdinMu   sync.Mutex // one attached client's stdin write at a time
+	stdinOnce sync.Once  // StdinOnce closes the init's stdin once
+
+	exited chan struct{} // closed once the init's exit is recorded
+	exit   Exit          // set before exited is closed
+
+	released chan struct{} // closed when Start's end of the sync socket closed
+
+	serving  chan struct{}  // closed when the accept loop returned
+	handlers sync.WaitGroup // connection handlers
+	connsMu  sync.Mutex
+	conns    map[*net.UnixConn]struct{} // open connections, closed at the very end
+	closing  bool
+}
+
+// run is the monitor process: it starts the container, serves its clients
+// until the container has exited and Start's Client has let go, and
+// returns the process's exit status.
+func run(dir string) int {
+	tuneRuntime()
+	m := &monitor{
+		dir:      dir,
+		log:      log.New(os.Stderr, fmt.Sprintf("monitor[%d] ", os.Getpid()), log.LstdFlags|log.Lmicroseconds|log.LUTC),
+		exited:   make(chan struct{}),
+		released: make(chan struct{}),
+		serving:  make(chan struct{}),
+		conns:    make(map[*net.UnixConn]struct{}),
+	}
+	m.execs.m = make(map[string]*execProc)
+	syncConn, err := fileConn(syncFd)
+	if err != nil {
+		m.log.Printf("no sync socket on fd %d (monitors are started by monitor.Start): %v", syncFd, err)
+		return 1
+	}
+	go m.watchStarter(syncConn) // ends when Start's end closes
+
+	if err := m.setup(); err != nil {
+		m.log.Printf("start container: %v", err)
+		writeSync(syncConn, syncMsg{Type: syncFailed, Error: toWire(err)})
+		m.teardown()
+		return 1
+	}
+	// The daemon may be gone already; watchStarter then kills the init.
+	writeSync(syncConn, syncMsg{Type: syncStarted, Pid: m.init.Pid(), StartedAt: m.startedAt})
+	go m.serve() // ends when shutdown closes the listener
+	trimMemory()
+
+	m.waitInit()
+	<-m.released
+	m.shutdown()
+	return 0
+}
+
+// tuneRuntime keeps the monitor small: one P (no per-P caches to fill,
+// no parallel GC workers), and a GC that runs early.
+func tuneRuntime() {
+	goruntime.GOMAXPROCS(1)
+	debug.SetGCPercent(25)
+}
+
+// fileConn makes a connection of an inherited socket descriptor.
+func fileConn(fd uintptr) (*net.UnixConn, error) {
+	f := os.NewFile(fd, "monitor-sync")
+	defer f.Close()
+	c, err := net.FileConn(f)
+	if err != nil {
+		return nil, err
+	}
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		c.Close()
+		return nil, fmt.Errorf("fd %d is not a unix socket", fd)
+	}
+	return uc, nil
+}
+
+// watchStarter reads the sync socket until Start's end closes: when
+// Start's Client is closed, or its process dies. If that happens before
+// Start acknowledged the start, nobody owns the container: it is killed.
+func (m *monitor) watchStarter(c *net.UnixConn) {
+	defer close(m.released)
+	defer c.Close()
+	acked := false
+	for {
+		msg, err := readSync(c, 512)
+		if err != nil {
+			break
+		}
+		acked = acked || msg.Type == syncAck
+	}
+	if !acked {
+		m.abandon()
+	}
+}
+
+// abandon stops a start nobody waits for.
+func (m *monitor) abandon() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.abandoned = true
+	if m.cancelStart != nil {
+		m.cancelStart()
+	}
+	if m.init != nil {
+		m.log.Print("the daemon gave up on the start: killing the container")
+		m.init.Signal(syscall.SIGKILL)
+	}
+}
+
+// setup prepares everything and starts the container's init.
+func (m *monitor) setup() error {
+	b, err := os.ReadFile(filepath.Join(m.dir, configFile))
+	if err != nil {
+		return fmt.Errorf("read monitor config: %w", err)
+	}
+	if err := json.Unmarshal(b, &m.cfg); err != nil {
+		return fmt.Errorf("read monitor config: %w", err)
+	}
+	m.log.SetPrefix(fmt.Sprintf("monitor[%d] %.12s ", os.Getpid(), m.cfg.ID))
+	if err := os.Remove(filepath.Join(m.dir, exitFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove the previous exit record: %w", err)
+	}
+	if err := writePid(m.dir, monitorPidFile, os.Getpid()); err != nil {
+		return fmt.Errorf("write monitor pid file: %w", err)
+	}
+	if m.ln, err = listen(m.dir); err != nil {
+		return err
+	}
+	if m.cfg.CgroupParent != "" {
+		if m.cgroup, err = newCgroup(m.cfg.CgroupParent, m.cfg.ID, m.cfg.Resources); err != nil {
+			return err
+		}
+	}
+	if m.logw, err = newLogWriter(m.cfg.Log); err != nil {
+		return fmt.Errorf("open the container's log: %w", err)
+	}
+	m.out = newHub(m.cfg.Tty, m.logw, m.log.Printf)
+	if m.io, err = newProcIO(m.cfg.Tty, m.cfg.OpenStdin, m.cfg.ConsoleSize, theStarter.allocatesConsole()); err != nil {
+		return err
+	}
+
+	spec := m.cfg.Spec
+	spec.Process.Terminal = m.cfg.Tty
+	created := func(pid int) error {
+		if m.cgroup == nil {
+			return nil
+		}
+		return m.cgroup.Add(pid)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	m.mu.Lock()
+	m.cancelStart = cancel
+	abandoned := m.abandoned
+	m.mu.Unlock()
+	if abandoned {
+		return context.Canceled
+	}
+	proc, err := theStarter.start(ctx, &spec, m.io.child, created)
+	m.io.closeChild()
+	if err != nil {
+		return err // the runtime's class and message, unwrapped
+	}
+	if err := m.io.takeConsole(proc, m.cfg.ConsoleSize); err != nil {
+		proc.Signal(syscall.SIGKILL)
+		proc.Wait()
+		return err
+	}
+
+	m.mu.Lock()
+	m.init, m.startedAt, m.cancelStart = proc, time.Now().UTC(), nil
+	if m.abandoned {
+		proc.Signal(syscall.SIGKILL)
+	}
+	m.mu.Unlock()
+	if err := writePid(m.dir, initPidFile, proc.Pid()); err != nil {
+		m.log.Printf("write init pid file: %v", err)
+	}
+	for _, o := range m.io.outputs {
+		m.pumps.Add(1)
+		go func() { // ends at the output's EOF, or when drain closes it
+			defer m.pumps.Done()
+			pump(o, o.stream, m.out.publish)
+		}()
+	}
+	return nil
+}
+
+// waitInit waits for the init to exit and records its end: the output is
+// drained, the exit record written, the cgroup destroyed, the waiters woken
+// and the attach sessions ended after their last byte.
+func (m *monitor) waitInit() {
+	code, err := m.init.Wait()
+	exit := Exit{Code: code, FinishedAt: time.Now().UTC()}
+	m.execs.killAll() // they die with the container (its PID namespace does that too)
+	drain(&m.pumps, m.io.outputs, m.log)
+
+	if err != nil {
+		exit.Code, exit.Error = 255, err.Error()
+		m.log.Printf("wait for the container: %v", err)
+	}
+	if m.cgroup != nil {
+		oom, err := m.cgroup.OOMKilled()
+		if err != nil {
+			m.log.Printf("read OOM state: %v", err)
+		}
+		exit.OOMKilled = oom
+	}
+	if err := writeJSON(m.dir, exitFile, exit); err != nil {
+		m.log.Printf("record exit: %v", err)
+	}
+	if m.cgroup != nil {
+		if err := m.cgroup.Destroy(); err != nil {
+			m.log.Printf("destroy cgroup: %v", err)
+		}
+	}
+	if err := m.logw.Err(); err != nil {
+		m.log.Printf("the container's log lost records: %v", err)
+	}
+	if err := m.logw.Close(); err != nil {
+		m.log.Printf("close the container's log: %v", err)
+	}
+	m.exit = exit
+	close(m.exited)
+	m.out.close(flushTimeout)
+	m.io.close() // unblocks a client's stdin write the container never read
+}
+
+// drain waits for a finished process's output pumps to reach EOF, and
+// closes their files if they do not within drainTimeout.
+func drain(pumps *sync.WaitGroup, outputs []outputFile, lg *log.Logger) {
+	done := make(chan struct{})
+	go func() { // ends when the pumps have: at EOF, or once their files are closed below
+		pumps.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return
+	case <-time.After(drainTimeout):
+	}
+	lg.Printf("output still open %v after the process exited (a process it left holds it): closing", drainTimeout)
+	for _, o := range outputs {
+		o.Close()
+	}
+	<-done
+}
+
+func (m *monitor) hasExited() bool {
+	select {
+	case <-m.exited:
+		return true
+	default:
+		return false
+	}
+}
+
+// errNotRunning is the error of requests that need a running container.
+func (m *monitor) errNotRunning() error {
+	return errdefs.ErrConflict.WithMessage(fmt.Sprintf("container %s is not running", m.cfg.ID))
+}
+
+// shutdown ends the monitor: no new connections, the sessions finish, and
+// the files of a running monitor go.
+func (m *monitor) shutdown() {
+	m.ln.Close()
+	<-m.serving
+	os.Remove(filepath.Join(m.dir, socketFile))
+
+	done := make(chan struct{})
+	go func() { // ends when every handler has; they are bounded by lingerTimeout
+		m.handlers.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(flushTimeout + lingerTimeout):
+		m.closeConns()
+		<-done
+	}
+	m.closeConns()
+	m.teardownFiles()
+}
+
+// teardown undoes a setup that failed.
+func (m *monitor) teardown() {
+	if m.ln != nil {
+		m.ln.Close()
+		os.Remove(filepath.Join(m.dir, socketFile))
+	}
+	if m.io != nil {
+		m.io.closeChild()
+		m.io.close()
+	}
+	if m.logw != nil {
+		m.logw.Close()
+	}
+	if m.cgroup != nil {
+		if err := m.cgroup.Destroy(); err != nil {
+			m.log.Printf("destroy cgroup: %v", err)
+		}
+	}
+	m.teardownFiles()
+}
+
+// teardownFiles removes the pid files: their absence tells a daemon that
+// the monitor ended on its own.
+func (m *monitor) teardownFiles() {
+	os.Remove(filepath.Join(m.dir, initPidFile))
+	os.Remove(filepath.Join(m.dir, monitorPidFile))
+}

@@ -1,0 +1,221 @@
+package monitor
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/containerd/errdefs"
+	"golang.org/x/sys/unix"
+)
+
+// abandonTimeout bounds how long Start waits, after giving up on a monitor
+// (its context ended), for the monitor to kill the container and exit
+// before it kills the monitor itself.
+const abandonTimeout = 10 * time.Second
+
+// Start launches a monitor for cfg and returns once the container's process
+// has been exec'd, or with the error that prevented it. A runtime error
+// keeps its errdefs class and message ("executable file not found" is
+// errdefs.ErrNotFound here too), and leaves no monitor running.
+//
+// The monitor is this binary re-executed with os.Args[1] == Role, in a
+// session of its own, with /dev/null as stdin and StateDir/monitor.log as
+// stdout and stderr, and no other descriptor of the caller: the caller may
+// exit or crash and the container runs on. While the caller lives, a
+// goroutine waits for the monitor, so it never lingers as a zombie.
+//
+// The returned Client holds the monitor open: after the container exits,
+// the monitor still answers Attach (replaying the output kept) and Wait
+// until that Client is closed (or its process dies), so that a caller can
+// attach after Start to a container that has already exited. Close the
+// Client once the container's exit has been handled.
+//
+// If ctx ends before the container runs, the monitor kills it (its exit is
+// recorded) and Start returns ctx's error.
+func Start(ctx context.Context, cfg Config) (*Client, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	dir, err := filepath.Abs(cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	cfg.StateDir = dir
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create state directory: %w", err)
+	}
+	if c, err := dial(ctx, dir); err == nil {
+		c.Close()
+		return nil, errdefs.ErrConflict.WithMessage(fmt.Sprintf("container %s already has a running monitor", cfg.ID))
+	}
+	if err := writeJSON(dir, configFile, cfg); err != nil {
+		return nil, fmt.Errorf("write monitor config: %w", err)
+	}
+
+	cmd, syncConn, err := launch(dir)
+	if err != nil {
+		return nil, fmt.Errorf("start monitor for %s: %w", cfg.ID, err)
+	}
+	// The reaper: it owns cmd, ends when the monitor exits, whether or not
+	// a Client is still around.
+	reaped := make(chan struct{})
+	go func() {
+		cmd.Wait()
+		close(reaped)
+	}()
+
+	// letGo closes the socket and waits for the monitor to exit: by itself
+	// after a failure it reported, or, not acknowledged, after killing the
+	// container. abandonTimeout bounds the wait.
+	letGo := func() {
+		syncConn.Close()
+		select {
+		case <-reaped:
+		case <-time.After(abandonTimeout):
+			cmd.Process.Kill()
+			<-reaped
+		}
+	}
+	msg, err := readSyncCtx(ctx, syncConn)
+	switch {
+	case err == nil && msg.Type == syncStarted:
+		if err := writeSync(syncConn, syncMsg{Type: syncAck}); err != nil {
+			letGo()
+			return nil, fmt.Errorf("start monitor for %s: %w", cfg.ID, err)
+		}
+		return &Client{
+			dir:       dir,
+			pid:       msg.Pid,
+			startedAt: msg.StartedAt,
+			tty:       cfg.Tty,
+			hold:      syncConn,
+			reaped:    reaped,
+			conns:     make(map[*net.UnixConn]struct{}),
+		}, nil
+	case err == nil && msg.Type == syncFailed:
+		letGo()
+		return nil, msg.Error.err()
+	case ctx.Err() != nil:
+		letGo()
+		return nil, fmt.Errorf("start container %s: %w", cfg.ID, context.Cause(ctx))
+	default:
+		letGo()
+		if err == nil {
+			err = fmt.Errorf("unexpected %q message", msg.Type)
+		}
+		return nil, fmt.Errorf("monitor for %s failed before starting the container: %w%s", cfg.ID, err, logTail(dir))
+	}
+}
+
+func (cfg *Config) validate() error {
+	switch {
+	case cfg.ID == "":
+		return errdefs.ErrInvalidArgument.WithMessage("monitor config without a container ID")
+	case cfg.StateDir == "":
+		return errdefs.ErrInvalidArgument.WithMessage("monitor config without a state directory")
+	case len(cfg.Spec.Process.Args) == 0:
+		return errdefs.ErrInvalidArgument.WithMessage("no command specified")
+	}
+	return nil
+}
+
+// launch re-executes this binary as the monitor of the container in dir,
+// connected to the caller by a SOCK_SEQPACKET socketpair (the monitor's fd
+// 3).
+func launch(dir string) (*exec.Cmd, *net.UnixConn, error) {
+	out, err := os.OpenFile(filepath.Join(dir, logFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer out.Close()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("socketpair: %w", err)
+	}
+	ours, theirs := os.NewFile(uintptr(fds[0]), "monitor-sync"), os.NewFile(uintptr(fds[1]), "monitor-sync")
+	defer ours.Close()
+	defer theirs.Close()
+	conn, err := net.FileConn(ours) // a dup: ours is closed on return
+	if err != nil {
+		return nil, nil, err
+	}
+
+	cmd := &exec.Cmd{
+		// /proc/self/exe is the running binary even if its file was
+		// replaced or removed since.
+		Path:       "/proc/self/exe",
+		Args:       []string{os.Args[0], Role, dir},
+		Dir:        "/", // pin no directory of the caller
+		Stdout:     out,
+		Stderr:     out,
+		ExtraFiles: []*os.File{theirs},
+		// A session (and so a process group) of its own: no signal sent
+		// to the daemon's group or terminal reaches it. No Pdeathsig: the
+		// monitor outlives the daemon.
+		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
+	}
+	if err := cmd.Start(); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	return cmd, conn.(*net.UnixConn), nil
+}
+
+// readSyncCtx reads one sync message, giving up when ctx ends.
+func readSyncCtx(ctx context.Context, c *net.UnixConn) (syncMsg, error) {
+	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
+	return readSync(c, 64<<10)
+}
+
+// readSync reads one sync message (one packet) of at most max bytes.
+func readSync(c *net.UnixConn, max int) (syncMsg, error) {
+	buf := make([]byte, max)
+	n, err := c.Read(buf)
+	if err != nil {
+		return syncMsg{}, err
+	}
+	var m syncMsg
+	if err := json.Unmarshal(buf[:n], &m); err != nil {
+		return syncMsg{}, fmt.Errorf("decode sync message: %w", err)
+	}
+	return m, nil
+}
+
+// writeSync sends one sync message (one packet).
+func writeSync(c *net.UnixConn, m syncMsg) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	_, err = c.Write(b)
+	return err
+}
+
+// logTail is the last line the monitor wrote to its log, to explain why it
+// died, as ": <line>"; empty when there is none.
+func logTail(dir string) string {
+	b, err := os.ReadFile(filepath.Join(dir, logFile))
+	if err != nil {
+		return ""
+	}
+	b = bytes.TrimRight(b, "\n")
+	if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
+		b = b[i+1:]
+	}
+	if len(b) == 0 {
+		return ""
+	}
+	return ": " + string(b)
+}

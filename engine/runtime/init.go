@@ -1,0 +1,108 @@
+package runtime
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"golang.org/x/sys/unix"
+)
+
+// containerInit is the init role's state: it builds the container its Spec
+// describes, then execs the container's first process in place of itself.
+type containerInit struct {
+	spec *Spec
+	// root is the rootfs mount (an O_PATH descriptor of its root
+	// directory) until pivot_root.
+	root  int
+	setup *processSetup
+}
+
+// runInit is the init role. It returns only on failure.
+func runInit(conn syncConn) error {
+	if err := roleStarted(); err != nil {
+		return err
+	}
+	var spec Spec
+	m, err := receiveSpec(conn, &spec)
+	if err != nil {
+		return err
+	}
+	c := &containerInit{
+		spec:  &spec,
+		root:  -1,
+		setup: newProcessSetup(conn, &spec.Process, &spec.Security, spec.Rlimits, m.Console),
+	}
+	c.setup.bindConsole = true
+	return runSteps(c.steps())
+}
+
+// steps are what init does, in order, as runc's standard init: wait for the
+// parent, build the container's filesystem and identity, then become its
+// process.
+func (c *containerInit) steps() []func() error {
+	return append([]func() error{
+		c.setup.awaitResume,
+		c.setupNetwork,
+		c.makeMountsPrivate,
+		c.mountRootfs,
+		c.mountProc,
+		c.mountDev,
+		c.mountSys,
+		c.bindMounts,
+		c.pivotRoot,
+		c.maskPaths,
+		c.readonlyPaths,
+		c.setHostname,
+	}, c.setup.steps()...)
+}
+
+// setupNetwork gives the init's thread its network: the host's, loopback
+// alone in the namespace it was born in, or the namespace at a path. Only
+// the thread matters: the process inherits the namespace of the thread that
+// calls execve, and /sys, mounted next by the same thread, shows it.
+func (c *containerInit) setupNetwork() error {
+	switch n := c.spec.Network; {
+	case n == "host":
+		return nil
+	case isNewNetwork(n):
+		return bringUpLoopback()
+	default:
+		return joinNetwork(n)
+	}
+}
+
+// setHostname sets the container's hostname (in its own UTS namespace).
+func (c *containerInit) setHostname() error {
+	if c.spec.Hostname == "" {
+		return nil
+	}
+	if err := unix.Sethostname([]byte(c.spec.Hostname)); err != nil {
+		return fmt.Errorf("sethostname %q: %w", c.spec.Hostname, err)
+	}
+	return nil
+}
+
+// receiveSpec receives the msgSpec message and decodes its spec into spec.
+func receiveSpec(conn syncConn, spec any) (message, error) {
+	m, err := conn.expect(msgSpec)
+	if err != nil {
+		return m, err
+	}
+	if err := json.Unmarshal(m.Spec, spec); err != nil {
+		return m, fmt.Errorf("decode spec: %w", err)
+	}
+	return m, nil
+}
+
+// runSteps runs steps in order until one fails.
+func runSteps(steps []func() error) error {
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fdPath is the magic link to fd in the calling process's procfs.
+func fdPath(fd int) string { return fmt.Sprintf("/proc/self/fd/%d", fd) }

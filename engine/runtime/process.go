@@ -1,0 +1,88 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+)
+
+// Stdio are the files a container process gets as its fds 0, 1 and 2. For
+// a TTY (Process.Terminal) they are the pty slave three times. A nil file
+// is /dev/null.
+//
+// Console mode: with Process.Terminal and all three nil, the runtime
+// allocates the pty inside the container's own /dev/pts, as runc does with
+// a console socket, and Task.Console returns its master. Only then does
+// the process see what it sees under Docker (`tty` prints /dev/pts/0): a
+// pty of the host's devpts cannot be named inside the container, and
+// glibc's ttyname verifies the name (isatty still holds).
+type Stdio struct{ Stdin, Stdout, Stderr *os.File }
+
+// consoleMode reports whether the runtime allocates the pty (see Stdio).
+func (s Stdio) consoleMode(p *Process) bool {
+	return p.Terminal && s.Stdin == nil && s.Stdout == nil && s.Stderr == nil
+}
+
+// Hooks are called by Start and Exec while the process is being set up.
+type Hooks struct {
+	// Created runs in the caller with the host PID of the init (or of the
+	// exec'd process) once its namespaces exist and before the rootfs is
+	// set up and the process started: the monitor joins the cgroup here
+	// (and later networking is wired here). An error aborts the start.
+	Created func(pid int) error
+}
+
+// ExitStatus is how a process ended.
+type ExitStatus struct {
+	// Code is the exit code, or 128+signal when a signal killed the
+	// process (Docker's convention).
+	Code int
+	// Signal is the signal that killed the process, 0 if it exited.
+	Signal syscall.Signal
+}
+
+// Task is a container process started by Start or Exec, a child of the
+// caller, which must Wait for it. (It is named after containerd's: Process
+// is the Spec's description of a process.)
+type Task struct {
+	proc    *os.Process
+	console *os.File
+}
+
+// Pid returns the process's host PID.
+func (t *Task) Pid() int { return t.proc.Pid }
+
+// Console returns the master of the pty allocated in console mode (see
+// Stdio), nil otherwise. The caller owns it.
+func (t *Task) Console() *os.File { return t.console }
+
+// Signal sends sig to the process. Once it has been reaped the error
+// wraps os.ErrProcessDone.
+func (t *Task) Signal(sig syscall.Signal) error {
+	if err := t.proc.Signal(sig); err != nil {
+		return fmt.Errorf("signal %d to process %d: %w", sig, t.proc.Pid, err)
+	}
+	return nil
+}
+
+// Wait waits for the process to end, reaps it and returns how it ended.
+// It may be called once.
+func (t *Task) Wait() (ExitStatus, error) {
+	st, err := t.proc.Wait()
+	if err != nil {
+		return ExitStatus{}, fmt.Errorf("wait for process %d: %w", t.proc.Pid, err)
+	}
+	return exitStatusOf(st)
+}
+
+func exitStatusOf(st *os.ProcessState) (ExitStatus, error) {
+	ws, ok := st.Sys().(syscall.WaitStatus)
+	if !ok {
+		return ExitStatus{}, errors.New("wait: no wait status")
+	}
+	if ws.Signaled() {
+		return ExitStatus{Code: 128 + int(ws.Signal()), Signal: ws.Signal()}, nil
+	}
+	return ExitStatus{Code: ws.ExitStatus()}, nil
+}

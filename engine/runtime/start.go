@@ -1,0 +1,250 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/containerd/errdefs"
+	"golang.org/x/sys/unix"
+)
+
+// Start starts spec.Process as PID 1 of a new container and returns once it
+// has been exec'd, or the reason it could not be: an error whose text a user
+// understands and whose errdefs class the CLI maps to an exit code.
+// `exec: "nosuch": executable file not found in $PATH` is
+// errdefs.ErrNotFound (127), `exec: "/etc": permission denied` is
+// errdefs.ErrPermissionDenied (126), a bad user, working directory or limit
+// is errdefs.ErrInvalidArgument.
+//
+// ctx bounds the start only: once Start has returned, the container runs
+// until it exits or is signalled.
+func Start(ctx context.Context, spec *Spec, stdio Stdio, hooks Hooks) (*Task, error) {
+	if err := validateSpec(spec); err != nil {
+		return nil, err
+	}
+	exe, err := sealedExe()
+	if err != nil {
+		return nil, err
+	}
+	return launch(ctx, exe, role{
+		name:       roleInit,
+		spec:       spec,
+		cloneflags: initCloneflags(spec.Network),
+		console:    stdio.consoleMode(&spec.Process),
+	}, stdio, hooks)
+}
+
+// initCloneflags are the namespaces a container's init is born in: all of
+// Docker's but the network one when it uses the host's or joins another.
+func initCloneflags(network string) uintptr {
+	flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWPID)
+	if isNewNetwork(network) {
+		flags |= unix.CLONE_NEWNET
+	}
+	return flags
+}
+
+// isNewNetwork reports whether network asks for a namespace of its own
+// ("none", or empty), rather than the host's or one to join (a path).
+func isNewNetwork(network string) bool { return network == "" || network == "none" }
+
+// role is a role process to launch.
+type role struct {
+	name       string
+	spec       any // *Spec or *ExecSpec, sent in msgSpec
+	cloneflags uintptr
+	// extraFiles become the role's fds 4, 5, ...
+	extraFiles []*os.File
+	// fork, if set, runs the function that starts the process (Exec runs
+	// it on a thread inside the container's namespaces).
+	fork func(start func() (*os.Process, error)) (*os.Process, error)
+	// console: the role allocates the pty (see Stdio).
+	console bool
+}
+
+// launch starts the role process from exe and drives the sync protocol
+// until the container process runs (see the package documentation).
+func launch(ctx context.Context, exe *os.File, r role, stdio Stdio, hooks Hooks) (*Task, error) {
+	payload, err := json.Marshal(r.spec)
+	if err != nil {
+		return nil, fmt.Errorf("encode spec: %w", err)
+	}
+	parentFD, childFD, err := newSyncPair()
+	if err != nil {
+		return nil, err
+	}
+	conn := syncConn{fd: parentFD}
+	defer conn.close()
+	child := os.NewFile(uintptr(childFD), "sync")
+	files, closeStdio, err := stdio.files()
+	if err != nil {
+		child.Close()
+		return nil, err
+	}
+	defer closeStdio()
+	attr := &os.ProcAttr{
+		Files: append(append(files, child), r.extraFiles...),
+		Env:   []string{},
+		Sys:   &syscall.SysProcAttr{Cloneflags: r.cloneflags},
+	}
+	start := func() (*os.Process, error) {
+		return os.StartProcess(exePath(exe), []string{"skiff", r.name}, attr)
+	}
+	var proc *os.Process
+	if r.fork != nil {
+		proc, err = r.fork(start)
+	} else {
+		proc, err = start()
+	}
+	// The role's end must be closed here, or its EOF, which says execve
+	// succeeded, never comes.
+	child.Close()
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", r.name, err)
+	}
+
+	t := &Task{proc: proc}
+	stop := context.AfterFunc(ctx, func() { proc.Kill() })
+	err = handshake(conn, t, message{Type: msgSpec, Spec: payload, Console: r.console}, hooks)
+	if !stop() {
+		err = ctx.Err() // proc was killed, whatever happened meanwhile
+	}
+	if err != nil {
+		proc.Kill()
+		st, werr := proc.Wait()
+		if errors.Is(err, errExitedEarly) && werr == nil {
+			err = fmt.Errorf("%s %w (%v)", r.name, err, st)
+		}
+		if t.console != nil {
+			t.console.Close()
+		}
+		return nil, err
+	}
+	return t, nil
+}
+
+// errExitedEarly is returned when the role process went away during setup
+// without saying why (killed, or crashed).
+var errExitedEarly = errors.New("exited during setup")
+
+// handshake is the parent's side of the sync protocol.
+func handshake(conn syncConn, t *Task, spec message, hooks Hooks) error {
+	if err := conn.send(spec); err != nil {
+		if errors.Is(err, unix.EPIPE) {
+			return errExitedEarly
+		}
+		return err
+	}
+	if _, err := conn.expect(msgCreated); err != nil {
+		if errors.Is(err, io.EOF) {
+			return errExitedEarly
+		}
+		return err
+	}
+	if hooks.Created != nil {
+		if err := hooks.Created(t.proc.Pid); err != nil {
+			return fmt.Errorf("created hook (pid %d): %w", t.proc.Pid, err)
+		}
+	}
+	if err := conn.send(message{Type: msgResume}); err != nil {
+		return err
+	}
+	execing := false
+	for {
+		m, fds, err := conn.recv()
+		switch {
+		case errors.Is(err, io.EOF) && execing:
+			return nil // fd 3 was closed by a successful execve
+		case errors.Is(err, io.EOF):
+			return errExitedEarly
+		case err != nil:
+			return err
+		}
+		switch {
+		case m.Type == msgConsole && len(fds) == 1 && t.console == nil:
+			t.console = os.NewFile(uintptr(fds[0]), "pty-master")
+		case m.Type == msgExec && len(fds) == 0:
+			execing = true
+		case m.Type == msgError && m.Error != nil:
+			closeAll(fds)
+			return m.Error.err()
+		default:
+			closeAll(fds)
+			return fmt.Errorf("sync protocol: unexpected %q message with %d fds", m.Type, len(fds))
+		}
+	}
+}
+
+// files returns the role's fds 0, 1 and 2, /dev/null in place of a nil
+// file, and a function closing what it opened.
+func (s Stdio) files() ([]*os.File, func(), error) {
+	files := []*os.File{s.Stdin, s.Stdout, s.Stderr}
+	var null *os.File
+	for i, f := range files {
+		if f != nil {
+			continue
+		}
+		if null == nil {
+			var err error
+			if null, err = os.OpenFile(os.DevNull, os.O_RDWR, 0); err != nil {
+				return nil, nil, err
+			}
+		}
+		files[i] = null
+	}
+	return files, func() {
+		if null != nil {
+			null.Close()
+		}
+	}, nil
+}
+
+// validateSpec rejects what the init would fail on late, or misread.
+func validateSpec(spec *Spec) error {
+	if spec == nil {
+		return errdefs.ErrInvalidArgument.WithMessage("no spec")
+	}
+	r := spec.Root
+	switch {
+	case !filepath.IsAbs(r.Target):
+		return invalid("rootfs target %q is not an absolute path", r.Target)
+	case !filepath.IsAbs(r.UpperDir):
+		return invalid("rootfs upper directory %q is not an absolute path", r.UpperDir)
+	case len(r.LowerDirs) > 0 && !filepath.IsAbs(r.WorkDir):
+		return invalid("rootfs work directory %q is not an absolute path", r.WorkDir)
+	}
+	for _, l := range r.LowerDirs {
+		if !filepath.IsAbs(l) {
+			return invalid("rootfs layer %q is not an absolute path", l)
+		}
+	}
+	if n := spec.Network; !isNewNetwork(n) && n != "host" && !filepath.IsAbs(n) {
+		return invalid("network %q: want none, host or the path of a network namespace", n)
+	}
+	for _, m := range spec.Mounts {
+		if !filepath.IsAbs(m.Source) || !filepath.IsAbs(m.Destination) {
+			return invalid("mount %s:%s: source and destination must be absolute paths", m.Source, m.Destination)
+		}
+	}
+	return validateProcess(&spec.Process)
+}
+
+func validateProcess(p *Process) error {
+	if len(p.Args) == 0 || p.Args[0] == "" {
+		return errdefs.ErrInvalidArgument.WithMessage("no command specified")
+	}
+	if p.Cwd != "" && !filepath.IsAbs(p.Cwd) {
+		return invalid("the working directory %q is invalid, it needs to be an absolute path", p.Cwd)
+	}
+	return nil
+}
+
+func invalid(format string, args ...any) error {
+	return errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,151 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/containerd/errdefs"
+)
+
+func TestStartEchoHello(t *testing.T) {
+	r := run(t, newSpec(t, "echo", "hello"))
+	if r.stdout != "hello\n" || r.status != (ExitStatus{}) {
+		t.Fatalf("got stdout %q, status %+v (stderr %q); want \"hello\\n\", exit 0", r.stdout, r.status, r.stderr)
+	}
+}
+
+func TestStartStdin(t *testing.T) {
+	spec := newSpec(t, "cat")
+	in, w := pipe(t)
+	s, err := startWith(t, func(stdio Stdio) (*Task, error) {
+		stdio.Stdin = in
+		return Start(testContext(t), spec, stdio, Hooks{})
+	})
+	in.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.WriteString("through stdin\n")
+	w.Close()
+	if r := s.wait(t); r.stdout != "through stdin\n" {
+		t.Fatalf("stdout %q", r.stdout)
+	}
+}
+
+func TestStartExitCode(t *testing.T) {
+	r := run(t, sh(t, "echo oops >&2; exit 3"))
+	if r.status != (ExitStatus{Code: 3}) || r.stderr != "oops\n" {
+		t.Fatalf("got %+v, stderr %q; want exit 3 and \"oops\\n\"", r.status, r.stderr)
+	}
+}
+
+func TestStartKilledBySignal(t *testing.T) {
+	s := start(t, newSpec(t, "sleep", "1000"), Hooks{})
+	if err := s.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if r := s.wait(t); r.status != (ExitStatus{Code: 137, Signal: syscall.SIGKILL}) {
+		t.Fatalf("got %+v, want 137 (SIGKILL)", r.status)
+	}
+	if err := s.Signal(syscall.SIGTERM); !errors.Is(err, os.ErrProcessDone) {
+		t.Fatalf("Signal after Wait: %v, want os.ErrProcessDone", err)
+	}
+}
+
+func TestStartCreatedHook(t *testing.T) {
+	var hookPid int
+	var ns string
+	s := start(t, newSpec(t, "true"), Hooks{Created: func(pid int) error {
+		hookPid = pid
+		// The namespaces exist: the init is already in a PID namespace of
+		// its own.
+		var err error
+		ns, err = os.Readlink(filepath.Join("/proc", strconv.Itoa(pid), "ns/pid"))
+		return err
+	}})
+	s.wait(t)
+	self, _ := os.Readlink("/proc/self/ns/pid")
+	if hookPid != s.Pid() || ns == "" || ns == self {
+		t.Fatalf("hook got pid %d (task %d), pid ns %q (test process %q)", hookPid, s.Pid(), ns, self)
+	}
+}
+
+func TestStartCreatedHookFails(t *testing.T) {
+	var pid int
+	_, err := tryStart(t, newSpec(t, "true"), Hooks{Created: func(p int) error {
+		pid = p
+		return errdefs.ErrUnavailable.WithMessage("no cgroup for you")
+	}})
+	if !errdefs.IsUnavailable(err) || !strings.Contains(err.Error(), "no cgroup for you") {
+		t.Fatalf("Start: %v; want the hook's error", err)
+	}
+	assertReaped(t, pid)
+}
+
+func TestStartContextCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var pid int
+	_, err := Start(ctx, newSpec(t, "true"), Stdio{}, Hooks{Created: func(p int) error {
+		pid = p
+		cancel()
+		time.Sleep(10 * time.Millisecond)
+		return nil
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Start: %v; want context.Canceled", err)
+	}
+	assertReaped(t, pid)
+}
+
+// An init that dies during setup (here killed in the hook; in life, the
+// OOM killer) is a failed start, not a started container.
+func TestStartInitDiesDuringSetup(t *testing.T) {
+	var pid int
+	_, err := tryStart(t, newSpec(t, "true"), Hooks{Created: func(p int) error {
+		pid = p
+		return syscall.Kill(p, syscall.SIGKILL)
+	}})
+	if err == nil || err.Error() != "runtime-init exited during setup (signal: killed)" {
+		t.Fatalf("Start: %v", err)
+	}
+	assertReaped(t, pid)
+}
+
+// assertReaped checks that pid, a child of the test, is gone for good.
+func assertReaped(t *testing.T, pid int) {
+	t.Helper()
+	if pid == 0 {
+		t.Fatal("no pid")
+	}
+	if _, err := os.Stat(filepath.Join("/proc", strconv.Itoa(pid))); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("process %d is still around (%v)", pid, err)
+	}
+}
+
+func TestStartInvalidSpec(t *testing.T) {
+	for name, mutate := range map[string]func(*Spec){
+		"no command":       func(s *Spec) { s.Process.Args = nil },
+		"relative cwd":     func(s *Spec) { s.Process.Cwd = "tmp" },
+		"relative target":  func(s *Spec) { s.Root.Target = "rootfs" },
+		"bad network":      func(s *Spec) { s.Network = "bridge" },
+		"relative mount":   func(s *Spec) { s.Mounts = []Mount{{Source: "x", Destination: "/x"}} },
+		"unknown rlimit":   func(s *Spec) { s.Rlimits = []Rlimit{{Type: "RLIMIT_NOPE"}} },
+		"unknown cap":      func(s *Spec) { s.Security.Capabilities = []string{"CAP_NOPE"} },
+		"rlimit over hard": func(s *Spec) { s.Rlimits = []Rlimit{{Type: "RLIMIT_NOFILE", Soft: 1 << 40, Hard: 1 << 40}} },
+	} {
+		t.Run(name, func(t *testing.T) {
+			spec := newSpec(t, "true")
+			mutate(spec)
+			if _, err := tryStart(t, spec, Hooks{}); !errdefs.IsInvalidArgument(err) {
+				t.Fatalf("Start: %v; want an invalid-argument error", err)
+			}
+		})
+	}
+}
