@@ -28,10 +28,15 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/skiff-dev/skiff/engine/archive"
+	"github.com/skiff-dev/skiff/engine/monitor"
+	"github.com/skiff-dev/skiff/engine/runtime"
 	"github.com/skiff-dev/skiff/engine/testimage"
 )
 
 func TestMain(m *testing.M) {
+	// The engine re-executes this binary as a container's monitor and init.
+	runtime.MaybeReexec()
+	monitor.MaybeReexec()
 	if os.Getenv("SKIFF_TEST_MAIN") == "1" {
 		main()
 		return

@@ -26,17 +26,27 @@ func (s *Service) Start(ctx context.Context, ref string) error {
 	if err != nil {
 		return err
 	}
-	defer s.lock(c.ID)()
+	unlock := s.lock(c.ID)
 	if c, err = s.get(ctx, c.ID); err != nil {
+		unlock()
 		return err
 	}
 	switch {
 	case c.State.Status == containertypes.StatePaused:
-		return errdefs.ErrConflict.WithMessage("cannot start a paused container, try unpause instead")
+		err = errdefs.ErrConflict.WithMessage("cannot start a paused container, try unpause instead")
 	case c.State.Running():
-		return errdefs.ErrNotModified.WithMessage("container is already running")
+		err = errdefs.ErrNotModified.WithMessage("container is already running")
+	default:
+		err = s.startLocked(ctx, c)
 	}
-	return s.startLocked(ctx, c)
+	unlock()
+	if err != nil && c.HostConfig.AutoRemove && !errdefs.IsNotModified(err) && !c.State.Running() {
+		// As Docker does: a --rm container that cannot start is removed.
+		if rmErr := s.Remove(context.WithoutCancel(ctx), c.ID, RemoveOptions{Force: true, Volumes: true}); rmErr != nil {
+			s.log.Warn("remove container that failed to start", "container", c.ID, "err", rmErr)
+		}
+	}
+	return err
 }
 
 // startLocked starts c's monitor and records the result. The caller holds

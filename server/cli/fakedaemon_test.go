@@ -188,6 +188,7 @@ type testCLI struct {
 	stdin            io.Reader
 	stdinIsTerminal  bool
 	stdoutIsTerminal bool
+	signals          *fakeSignals // nil: a fresh one, so tests never subscribe to the process's signals
 }
 
 type cliResult struct {
@@ -231,6 +232,11 @@ func (c testCLI) runContext(ctx context.Context, args ...string) cliResult {
 		getenv:           func(key string) string { return c.env[key] },
 		version:          "1.2.3",
 	}
+	signals := c.signals
+	if signals == nil {
+		signals = newFakeSignals()
+	}
+	cc.notifySignals, cc.stopSignals = signals.notify, signals.stop
 	code := run(ctx, cc, args)
 	return cliResult{stdout: stdout.String(), stderr: stderr.String(), code: code}
 }

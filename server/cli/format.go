@@ -43,9 +43,10 @@ func parseOutputFormat(format string) outputFormat {
 
 // writeRows executes the format once per row and writes the results, one
 // per line. Tables get a header line — the template executed over headers,
-// a map from field name to column title — and tabwriter alignment with
-// docker's settings; a table with no rows is just its header.
-func writeRows[Row any](out io.Writer, f outputFormat, headers map[string]string, rows []Row) error {
+// a map from field name to column title (or a map type adding methods such
+// as labelHeaders) — and tabwriter alignment with docker's settings; a
+// table with no rows is just its header.
+func writeRows[Row any](out io.Writer, f outputFormat, headers any, rows []Row) error {
 	tmpl, err := parseTemplate(f.template)
 	if err != nil {
 		return err
@@ -101,6 +102,15 @@ var templateFuncs = template.FuncMap{
 	"upper":    strings.ToUpper,
 	"pad":      padWithSpace,
 	"truncate": truncateString,
+}
+
+// labelHeaders are the column titles of rows that offer {{.Label "key"}}:
+// its title is the key's last dot-separated part, as docker shows it.
+type labelHeaders map[string]string
+
+func (labelHeaders) Label(name string) string {
+	parts := strings.Split(name, ".")
+	return parts[len(parts)-1]
 }
 
 // headerFuncs replace templateFuncs when rendering a table header, so that

@@ -48,6 +48,12 @@ type cliContext struct {
 	now              func() time.Time
 	getenv           func(string) string
 
+	// notifySignals and stopSignals subscribe a channel to signals as
+	// signal.Notify and signal.Stop do (nil: those); tests replace them to
+	// deliver SIGWINCH and proxied signals without signalling the process.
+	notifySignals func(c chan<- os.Signal, sig ...os.Signal)
+	stopSignals   func(c chan<- os.Signal)
+
 	version string // skiff's own version, shown by --version and `skiff version`
 	host    string // daemon address, bound to -H/--host
 
@@ -100,7 +106,10 @@ func run(ctx context.Context, cc *cliContext, args []string, extra ...*cobra.Com
 	}
 	var status statusError
 	if errors.As(err, &status) {
-		fmt.Fprintln(cc.stderr, status.message)
+		// A container's own exit status comes without a message.
+		if status.message != "" {
+			fmt.Fprintln(cc.stderr, status.message)
+		}
 		return status.code
 	}
 	fmt.Fprintln(cc.stderr, cc.explain(err))
@@ -155,6 +164,31 @@ func newRootCommand(cc *cliContext, extra ...*cobra.Command) *cobra.Command {
 		newInspectCommand(cc),
 		newVersionCommand(cc),
 		newInfoCommand(cc),
+
+		newContainerCommand(cc),
+		newRunCommand(cc),
+		newCreateCommand(cc),
+		newStartCommand(cc),
+		newStopCommand(cc),
+		newRestartCommand(cc),
+		newKillCommand(cc),
+		newPauseCommand(cc),
+		newUnpauseCommand(cc),
+		newRmCommand(cc),
+		newRenameCommand(cc),
+		newWaitCommand(cc),
+		newAttachCommand(cc),
+		newLogsCommand(cc),
+		newExecCommand(cc),
+		newPsCommand(cc),
+		newTopCommand(cc),
+		newPortCommand(cc),
+		newStatsCommand(cc),
+		newCommitCommand(cc),
+		newDiffCommand(cc),
+		newExportCommand(cc),
+		newEventsCommand(cc),
+		newVolumeCommand(cc),
 	)
 	disableFlagsInUseLine(root)
 	root.AddCommand(extra...)

@@ -104,8 +104,16 @@ func (r *containerRoutes) list(c echo.Context) error {
 	return WriteJSON(c, http.StatusOK, out)
 }
 
+// commandLine is the COMMAND of docker ps: the arguments joined, those with
+// spaces in single quotes, as moby writes it.
 func commandLine(cfg *container.Config) string {
-	return strings.Join(append(append([]string{}, cfg.Entrypoint...), cfg.Cmd...), " ")
+	args := append(append([]string{}, cfg.Entrypoint...), cfg.Cmd...)
+	for i, a := range args {
+		if i > 0 && strings.Contains(a, " ") {
+			args[i] = "'" + a + "'"
+		}
+	}
+	return strings.Join(args, " ")
 }
 
 func networkMode(hc *container.HostConfig) string {
