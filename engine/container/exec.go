@@ -9,6 +9,7 @@ import (
 	containertypes "github.com/moby/moby/api/types/container"
 
 	"github.com/skiff-dev/skiff/engine/monitor"
+	"github.com/skiff-dev/skiff/engine/runtime"
 )
 
 // ExecOptions are docker exec's.
@@ -98,7 +99,7 @@ func (s *Service) StartExec(ctx context.Context, id string) (*monitor.Stream, er
 		return nil, err
 	}
 	if e.exec.Options.Privileged {
-		security.Capabilities, security.Seccomp = allCapabilities(), false
+		security.Capabilities, security.Seccomp = runtime.AllCapabilities(), false
 	}
 	proc := processOf(c.Config)
 	proc.Args = e.exec.Options.Cmd

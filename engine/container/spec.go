@@ -180,7 +180,7 @@ func securityOf(hc *containertypes.HostConfig) (runtime.Security, error) {
 	}
 	if hc.Privileged {
 		sec.Privileged = true
-		sec.Capabilities = allCapabilities()
+		sec.Capabilities = runtime.AllCapabilities()
 		sec.Seccomp = false
 		sec.MaskedPaths, sec.ReadonlyPaths = nil, nil
 		return sec, nil
@@ -201,7 +201,7 @@ func normalizeCap(name string) string {
 // adjustCapabilities adds and drops capabilities as docker's --cap-add and
 // --cap-drop do ("ALL" included).
 func adjustCapabilities(caps, add, drop []string) ([]string, error) {
-	known := allCapabilities()
+	known := runtime.AllCapabilities()
 	for _, c := range append(slices.Clone(add), drop...) {
 		if n := normalizeCap(c); n != "ALL" && !slices.Contains(known, n) {
 			return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("unknown capability: %q", c))
@@ -223,21 +223,6 @@ func adjustCapabilities(caps, add, drop []string) ([]string, error) {
 		}
 	}
 	return caps, nil
-}
-
-// allCapabilities lists every capability the running kernel knows.
-func allCapabilities() []string {
-	names := []string{
-		"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
-		"CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
-		"CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER",
-		"CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT",
-		"CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME",
-		"CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL",
-		"CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
-		"CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
-	}
-	return names
 }
 
 // defaultRlimits are the limits every container starts with: 1024 open files
