@@ -185,7 +185,7 @@ func TestKilledDaemonKeepsContainersRunning(t *testing.T) {
 
 func TestFiftyContainersAtOnceLeaveNothingBehind(t *testing.T) {
 	d := withBusybox(t)
-	before := hostState(t)
+	before := hostState(t, d)
 	var wg sync.WaitGroup
 	errs := make(chan string, 50)
 	for i := range 50 {
@@ -206,29 +206,10 @@ func TestFiftyContainersAtOnceLeaveNothingBehind(t *testing.T) {
 	if out := mustSucceed(t, "ps -aq", d.docker("ps", "-aq")); out != "" {
 		t.Errorf("containers left: %q", out)
 	}
-	waitUntil(t, func() bool { return hostState(t) == before })
-	if after := hostState(t); after != before {
+	waitUntil(t, func() bool { return hostState(t, d) == before })
+	if after := hostState(t, d); after != before {
 		t.Errorf("host state before %+v, after %+v", before, after)
 	}
-}
-
-// hostStateCounts is what containers may leak on the host.
-type hostStateCounts struct {
-	mounts, cgroups, processes int
-}
-
-func hostState(t *testing.T) hostStateCounts {
-	t.Helper()
-	mountinfo, _ := os.ReadFile("/proc/self/mountinfo")
-	cgroups, _ := filepath.Glob("/sys/fs/cgroup/*/skiff/*")
-	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	n := 0
-	for _, p := range procs {
-		if cmd, err := os.ReadFile(p); err == nil && bytes.Contains(cmd, []byte("monitor\x00")) {
-			n++
-		}
-	}
-	return hostStateCounts{mounts: bytes.Count(mountinfo, []byte("\n")), cgroups: len(cgroups), processes: n}
 }
 
 func waitUntil(t *testing.T, cond func() bool) {

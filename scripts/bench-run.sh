@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Times `run --rm IMAGE true` with skiff, side by side with docker and podman
 # when their daemons are installed and running here, in one run, and prints
-# the medians and their ratios to skiff's. It installs nothing (pass
-# --install to let it apt-get docker.io and podman first).
+# the medians and their ratios to skiff's. It also times `start` of a
+# stopped container and `stop -t 0` of a running one, and, when crun is
+# installed, `crun run` of a bundle of the same rootfs: the floor a
+# container engine's --network none run is compared with. It installs
+# nothing (pass --install to let it apt-get docker.io, podman and crun
+# first).
 #
 #   sudo scripts/bench-run.sh [-n RUNS] [--install]
 set -euo pipefail
@@ -17,7 +21,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 if $install; then
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io podman busybox-static
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io podman crun busybox-static
 fi
 
 work=$(mktemp -d)
@@ -50,25 +54,75 @@ median_ms() {
 	printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]/1000}'
 }
 
-declare -A result
+# start_stop_ms ENGINE: creates a container running sleep, then $runs times
+# starts it and stops it with stop -t 0; prints the two medians in
+# milliseconds, "START STOP".
+start_stop_ms() {
+	local engine=$1 id starts=() stops=() t0 t1 t2
+	id=$("$engine" create bb sleep 1000)
+	"$engine" start "$id" >/dev/null && "$engine" stop -t 0 "$id" >/dev/null # warm-up
+	for _ in $(seq "$runs"); do
+		t0=$(date +%s%N)
+		"$engine" start "$id" >/dev/null
+		t1=$(date +%s%N)
+		"$engine" stop -t 0 "$id" >/dev/null
+		t2=$(date +%s%N)
+		starts+=($(( (t1 - t0) / 1000 )))
+		stops+=($(( (t2 - t1) / 1000 )))
+	done
+	"$engine" rm -f "$id" >/dev/null
+	local med='{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]/1000}'
+	echo "$(printf '%s\n' "${starts[@]}" | sort -n | awk "$med") $(printf '%s\n' "${stops[@]}" | sort -n | awk "$med")"
+}
+
+declare -A result start stop
 result[skiff]=$(median_ms skiff run --rm bb true)
 result[skiff-none]=$(median_ms skiff run --rm --network none bb true)
+read -r start[skiff] stop[skiff] <<<"$(start_stop_ms skiff)"
 if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
 	docker load -q -i <(skiff save bb) >/dev/null 2>&1 || docker import "$work/busybox.tar" bb >/dev/null
 	result[docker]=$(median_ms docker run --rm bb true)
 	result[docker-none]=$(median_ms docker run --rm --network none bb true)
+	read -r start[docker] stop[docker] <<<"$(start_stop_ms docker)"
 fi
 if command -v podman >/dev/null && podman info >/dev/null 2>&1; then
 	podman import "$work/busybox.tar" bb >/dev/null
 	result[podman]=$(median_ms podman run --rm bb true)
 	result[podman-none]=$(median_ms podman run --rm --network none bb true)
+	read -r start[podman] stop[podman] <<<"$(start_stop_ms podman)"
+fi
+if command -v crun >/dev/null; then
+	# A bundle of the same rootfs with crun's default spec (new network
+	# namespace, cgroups through cgroupfs). crun refuses hybrid hosts when
+	# the v2 hierarchy holds a controller: it runs in a mount namespace
+	# where that hierarchy is not mounted.
+	mkdir -p "$work/bundle/rootfs"
+	tar -xf "$work/busybox.tar" -C "$work/bundle/rootfs"
+	(cd "$work/bundle" && crun spec && sed -i 's/"terminal": true/"terminal": false/; s/"sh"$/"true"/' config.json)
+	n=0
+	crun_run() { n=$((n + 1)); crun run -b "$work/bundle" "skiff-bench-$$-$n"; }
+	export -f median_ms crun_run
+	export runs work n
+	result[crun-none]=$(unshare -m --propagation private bash -c '
+		if [ -n "$(cat /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null)" ]; then
+			umount /sys/fs/cgroup/unified
+		fi
+		median_ms crun_run')
 fi
 
 printf '%-14s %10s %16s\n' "run --rm true" "median ms" "× skiff's time"
-for k in skiff skiff-none docker docker-none podman podman-none; do
+for k in skiff skiff-none docker docker-none podman podman-none crun-none; do
 	[ -n "${result[$k]:-}" ] || continue
 	base=${result[skiff]}
 	[[ $k == *-none ]] && base=${result[skiff-none]}
 	printf '%-14s %10s %16s\n' "$k" "${result[$k]}" "$(awk -v a="${result[$k]}" -v b="$base" 'BEGIN {printf "%.2f", a/b}')"
 done
 [ -n "${result[docker]:-}" ] || echo "(docker: no running daemon here; podman likewise unless shown)"
+echo
+printf '%-14s %10s %16s %10s %16s\n' "" "start ms" "× skiff's time" "stop -t 0" "× skiff's time"
+for k in skiff docker podman; do
+	[ -n "${start[$k]:-}" ] || continue
+	printf '%-14s %10s %16s %10s %16s\n' "$k" "${start[$k]}" \
+		"$(awk -v a="${start[$k]}" -v b="${start[skiff]}" 'BEGIN {printf "%.2f", a/b}')" "${stop[$k]}" \
+		"$(awk -v a="${stop[$k]}" -v b="${stop[skiff]}" 'BEGIN {printf "%.2f", a/b}')"
+done

@@ -3,6 +3,7 @@ package container
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/containerd/errdefs"
 
@@ -49,12 +50,11 @@ func (s *Service) Attach(ctx context.Context, ref string, opts AttachOptions) (*
 		s.publish(c, "attach", nil)
 		return stream, nil
 	}
+	// Docker reports the attach when it is asked for, before the start.
+	s.publish(c, "attach", nil)
 	removed := s.waitersOf(c.ID).removedChan(s)
 	select {
 	case r := <-p.result:
-		if r.err == nil {
-			s.publish(c, "attach", nil)
-		}
 		return r.stream, r.err
 	case <-removed:
 		s.dropPending(c.ID, p)
@@ -124,5 +124,9 @@ func (s *Service) Resize(ctx context.Context, ref string, rows, cols uint16) err
 	if !c.Config.Tty {
 		return nil // nothing to resize; docker answers success too
 	}
-	return live.client.Resize(rows, cols)
+	if err := live.client.Resize(rows, cols); err != nil {
+		return err
+	}
+	s.publish(c, "resize", map[string]string{"height": strconv.Itoa(int(rows)), "width": strconv.Itoa(int(cols))})
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -59,17 +60,23 @@ func (s *Service) Commit(ctx context.Context, ref string, opts CommitOptions) (d
 			defer cg.Thaw()
 		}
 	}
+	_, hidden, err := s.changes(ctx, c)
+	if err != nil {
+		return "", err
+	}
 	pr, pw := io.Pipe()
 	go func() {
-		pw.CloseWithError(layer.Diff(ctx, filepath.Join(s.stateDir(c.ID), "upper"), pw))
+		pw.CloseWithError(layer.DiffExcept(ctx, filepath.Join(s.stateDir(c.ID), "upper"), pw, hidden))
 	}()
 	id, err := s.images.CreateChild(ctx, image.ChildOptions{
-		Parent:  c.ImageID,
-		Layer:   pr,
-		Config:  cfg,
-		Comment: opts.Comment,
-		Author:  opts.Author,
-		Tags:    tags,
+		Parent: c.ImageID,
+		Layer:  pr,
+		Config: cfg,
+		// As Docker's history of a commit: the container's command.
+		CreatedBy: strings.Join(c.Config.Cmd, " "),
+		Comment:   opts.Comment,
+		Author:    opts.Author,
+		Tags:      tags,
 	})
 	pr.CloseWithError(err)
 	if err != nil {
@@ -102,11 +109,98 @@ func (s *Service) Changes(ctx context.Context, ref string) ([]layer.Change, erro
 	if err != nil {
 		return nil, err
 	}
+	changes, _, err := s.changes(ctx, c)
+	return changes, err
+}
+
+// The mount points the runtime creates in a container's upper directory
+// when the image lacks them: Docker keeps them in an init layer under the
+// container's, so that neither diff nor commit shows them.
+var (
+	initFiles = []string{"etc/hostname", "etc/hosts", "etc/resolv.conf"}
+	initDirs  = []string{"dev", "proc", "sys"}
+)
+
+// changes lists c's changes without the runtime's mount points, and
+// returns those hidden (paths relative to the upper directory): the mount
+// points, and the directories that changed only because they were created
+// in them.
+func (s *Service) changes(ctx context.Context, c *Container) ([]layer.Change, map[string]bool, error) {
 	lower, err := s.images.ChainPaths(ctx, c.TopLayer)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return layer.Changes(filepath.Join(s.stateDir(c.ID), "upper"), lower)
+	upper := filepath.Join(s.stateDir(c.ID), "upper")
+	all, err := layer.Changes(upper, lower)
+	if err != nil {
+		return nil, nil, err
+	}
+	hidden := map[string]bool{}
+	for _, ch := range all {
+		rel := strings.TrimPrefix(ch.Path, "/")
+		fi, err := os.Lstat(filepath.Join(upper, rel))
+		if err != nil {
+			continue
+		}
+		switch {
+		case slices.Contains(initFiles, rel) && fi.Mode().IsRegular() && fi.Size() == 0:
+			hidden[rel] = true
+		case slices.Contains(initDirs, rel) && ch.Kind == layer.Added && fi.IsDir() && isEmptyDir(filepath.Join(upper, rel)):
+			hidden[rel] = true
+		}
+	}
+	if len(hidden) == 0 {
+		return all, hidden, nil
+	}
+	kinds := map[string]layer.ChangeKind{}
+	for _, ch := range all {
+		kinds[strings.TrimPrefix(ch.Path, "/")] = ch.Kind
+	}
+	// A parent of a hidden entry is hidden too when nothing else changed
+	// in it and, if the image has it, its owner and mode are the image's.
+	for rel := range maps.Clone(hidden) {
+		for dir := filepath.Dir(rel); dir != "."; dir = filepath.Dir(dir) {
+			kind, ok := kinds[dir]
+			if !ok || hidden[dir] {
+				continue
+			}
+			if slices.ContainsFunc(all, func(ch layer.Change) bool {
+				p := strings.TrimPrefix(ch.Path, "/")
+				return strings.HasPrefix(p, dir+"/") && !hidden[p]
+			}) {
+				break
+			}
+			if kind == layer.Modified && !sameOwnerAndMode(filepath.Join(upper, dir), lowerPath(lower, dir)) {
+				break
+			}
+			hidden[dir] = true
+		}
+	}
+	out := slices.DeleteFunc(all, func(ch layer.Change) bool { return hidden[strings.TrimPrefix(ch.Path, "/")] })
+	return out, hidden, nil
+}
+
+func isEmptyDir(dir string) bool {
+	entries, err := os.ReadDir(dir)
+	return err == nil && len(entries) == 0
+}
+
+// lowerPath is rel in the topmost lower directory that has it.
+func lowerPath(lowers []string, rel string) string {
+	for _, l := range lowers {
+		if _, err := os.Lstat(filepath.Join(l, rel)); err == nil {
+			return filepath.Join(l, rel)
+		}
+	}
+	return ""
+}
+
+func sameOwnerAndMode(a, b string) bool {
+	var sa, sb unix.Stat_t
+	if b == "" || unix.Lstat(a, &sa) != nil || unix.Lstat(b, &sb) != nil {
+		return false
+	}
+	return sa.Mode == sb.Mode && sa.Uid == sb.Uid && sa.Gid == sb.Gid
 }
 
 // Export writes a container's whole filesystem as a tar (docker export).

@@ -51,6 +51,19 @@ type Container struct {
 	HostConfig *containertypes.HostConfig
 	Created    time.Time
 	State      State
+	// Mounts are the container's binds and volumes, as docker inspect
+	// shows them; filled by Inspect only.
+	Mounts []MountPoint
+}
+
+// MountPoint is one bind or volume of a container.
+type MountPoint struct {
+	Type        string // "bind" or "volume"
+	Name        string // the volume's name; "" for a bind
+	Source      string // the host path
+	Destination string
+	Mode        string // as given after the second ':' of -v ("ro", "rw", ...)
+	RW          bool
 }
 
 // State is the runtime state of a container, as Docker reports it.
@@ -86,10 +99,10 @@ type Service struct {
 	// volumesRoot is <data-root>/volumes.
 	volumesRoot string
 	log         *slog.Logger
-	now    func() time.Time
+	now         func() time.Time
 
-	mu    sync.Mutex
-	locks map[string]*sync.Mutex // per container, for lifecycle operations
+	mu      sync.Mutex
+	locks   map[string]*sync.Mutex // per container, for lifecycle operations
 	live    map[string]*liveContainer
 	execs   map[string]*execInstance
 	waiters map[string]*waiters

@@ -57,7 +57,8 @@ func (s *Service) Create(ctx context.Context, opts CreateOptions) (*Container, [
 	}
 
 	name := trimSlash(opts.Name)
-	if name == "" {
+	generated := name == ""
+	if generated {
 		if name, err = s.generateName(ctx); err != nil {
 			return nil, nil, err
 		}
@@ -81,8 +82,21 @@ func (s *Service) Create(ctx context.Context, opts CreateOptions) (*Container, [
 		os.RemoveAll(s.stateDir(c.ID))
 		return nil, nil, err
 	}
-	if err := s.insert(ctx, c, uses); err != nil {
+	err = s.insert(ctx, c, uses)
+	// A generated name may be taken by a concurrent create between
+	// generateName's check and the insert: pick another, as Docker does.
+	for attempt := 0; generated && errdefs.IsConflict(err) && attempt < 10; attempt++ {
+		if c.Name, err = s.generateName(ctx); err == nil {
+			err = s.insert(ctx, c, uses)
+		}
+	}
+	if err != nil {
 		os.RemoveAll(s.stateDir(c.ID))
+		for _, u := range uses {
+			if u.anonymous { // made for this container only
+				os.RemoveAll(filepath.Dir(s.volumePath(u.name)))
+			}
+		}
 		return nil, nil, err
 	}
 	s.publish(c, "create", nil)
@@ -288,7 +302,8 @@ func (s *Service) insert(ctx context.Context, c *Container, uses []volumeUse) er
 type bind struct {
 	Source, Destination string
 	ReadOnly            bool
-	Named               bool // Source is a volume name, not a host path
+	Named               bool   // Source is a volume name, not a host path
+	Mode                string // the options as given ("ro", "rw,z", ...)
 }
 
 func parseBind(spec string) (bind, error) {
@@ -298,6 +313,7 @@ func parseBind(spec string) (bind, error) {
 	}
 	b := bind{Source: parts[0], Destination: parts[1]}
 	if len(parts) == 3 {
+		b.Mode = parts[2]
 		for _, opt := range strings.Split(parts[2], ",") {
 			switch opt {
 			case "ro":

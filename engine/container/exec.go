@@ -3,6 +3,7 @@ package container
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/containerd/errdefs"
@@ -59,8 +60,15 @@ func (s *Service) CreateExec(ctx context.Context, ref string, opts ExecOptions) 
 	s.mu.Lock()
 	s.execs[id] = &execInstance{exec: Exec{ID: id, ContainerID: c.ID, Options: opts}, done: make(chan struct{})}
 	s.mu.Unlock()
-	s.publish(c, "exec_create", map[string]string{"execID": id})
+	s.publish(c, execAction("exec_create", opts.Cmd), map[string]string{"execID": id})
 	return id, nil
+}
+
+// execAction is the action of an exec's events as Docker words it: the
+// command after the event's name, "exec_create: echo hi" ("exec_create:
+// true " for a command without arguments).
+func execAction(event string, cmd []string) string {
+	return event + ": " + cmd[0] + " " + strings.Join(cmd[1:], " ")
 }
 
 func (s *Service) execOf(id string) (*execInstance, error) {
@@ -126,7 +134,7 @@ func (s *Service) StartExec(ctx context.Context, id string) (*monitor.Stream, er
 	}
 	e.session = session
 	e.exec.Running, e.exec.Pid = true, session.Pid()
-	s.publish(c, "exec_start", map[string]string{"execID": id})
+	s.publish(c, execAction("exec_start", e.exec.Options.Cmd), map[string]string{"execID": id})
 	return session.Stream(), nil
 }
 
@@ -188,4 +196,3 @@ func (s *Service) ResizeExec(ctx context.Context, id string, rows, cols uint16) 
 	}
 	return session.Resize(rows, cols)
 }
-

@@ -106,7 +106,7 @@ func startFailureCode(err error) int {
 func (s *Service) watch(id string, live *liveContainer) {
 	exit, err := live.client.Wait(context.Background())
 	if err != nil {
-		exit = monitor.Exit{Code: 255, Error: fmt.Sprintf("lost the container's monitor: %v", err), FinishedAt: s.now()}
+		exit = s.monitorLost(id, live, err)
 	}
 	live.client.Close()
 	restart, delay, c := s.recordExit(id, live, exit)
@@ -160,7 +160,8 @@ func (s *Service) recordExit(id string, live *liveContainer, exit monitor.Exit) 
 	if exit.OOMKilled {
 		s.publish(c, "oom", nil)
 	}
-	s.publish(c, "die", map[string]string{"exitCode": strconv.Itoa(exit.Code)})
+	s.publish(c, "die", map[string]string{"exitCode": strconv.Itoa(exit.Code),
+		"execDuration": strconv.Itoa(int(c.State.FinishedAt.Sub(c.State.StartedAt).Seconds()))})
 	return restart, delay, c
 }
 
@@ -323,6 +324,15 @@ func (s *Service) Kill(ctx context.Context, ref, signal string) error {
 		return fmt.Errorf("kill container %s: %w", shortID(c.ID), err)
 	}
 	s.publish(c, "kill", map[string]string{"signal": strconv.Itoa(int(sig))})
+	if sig == syscall.SIGKILL {
+		// As Docker's: a SIGKILL returns once the container has stopped,
+		// so that docker kill then docker rm works.
+		select {
+		case <-live.exited:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	return nil
 }
 

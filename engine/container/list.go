@@ -130,9 +130,16 @@ func hasLabels(labels map[string]string, want []string) bool {
 	return true
 }
 
-// Inspect returns one container.
+// Inspect returns one container, with its mounts.
 func (s *Service) Inspect(ctx context.Context, ref string) (*Container, error) {
-	return s.get(ctx, ref)
+	c, err := s.get(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if c.Mounts, err = s.mountPoints(ctx, c); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // Status is the human STATUS column of docker ps.

@@ -1,12 +1,19 @@
 package container
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/containerd/errdefs"
 	containertypes "github.com/moby/moby/api/types/container"
+	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/engine/monitor"
 	"github.com/skiff-dev/skiff/engine/runtime/cgroup"
@@ -28,7 +35,7 @@ func (s *Service) Restore(ctx context.Context) error {
 				return err
 			}
 		}
-		if !c.State.Running() && !c.State.StoppedByUser && restartsWithDaemon(c) {
+		if !c.State.Running() && restartsWithDaemon(c) {
 			toStart = append(toStart, c)
 		}
 	}
@@ -40,10 +47,19 @@ func (s *Service) Restore(ctx context.Context) error {
 	return nil
 }
 
+// restartsWithDaemon applies Docker's rules to a stopped container at
+// daemon start: "always" restarts it even after a docker stop,
+// "unless-stopped" unless it was stopped by the user; a container never
+// started stays created.
 func restartsWithDaemon(c *Container) bool {
+	if c.State.StartedAt.IsZero() {
+		return false
+	}
 	switch c.HostConfig.RestartPolicy.Name {
-	case containertypes.RestartPolicyAlways, containertypes.RestartPolicyUnlessStopped:
+	case containertypes.RestartPolicyAlways:
 		return true
+	case containertypes.RestartPolicyUnlessStopped:
+		return !c.State.StoppedByUser
 	}
 	return false
 }
@@ -66,14 +82,174 @@ func (s *Service) reconnect(ctx context.Context, c *Container) error {
 	}
 	exit, err := monitor.ReadExit(dir)
 	if err != nil {
-		// The monitor died without recording an exit: Docker reports 255.
-		exit = monitor.Exit{Code: 255, Error: "the container's monitor exited unexpectedly", FinishedAt: time.Now()}
+		// The monitor died without recording an exit: its container may
+		// run on, unsupervised. Docker reports 255.
+		s.killOrphan(c)
+		exit = monitor.Exit{Code: 255, Error: "the container's monitor exited unexpectedly", FinishedAt: s.now()}
 	}
 	if cg, err := cgroup.Load(cgroupParent, c.ID); err == nil {
-		cg.Destroy()
+		if err := cg.Destroy(); err != nil {
+			s.log.Warn("remove the cgroup of an exited container", "container", c.ID, "err", err)
+		}
 	}
 	c.State.Status = containertypes.StateExited
 	c.State.Pid, c.State.ExitCode, c.State.OOMKilled, c.State.Error = 0, exit.Code, exit.OOMKilled, exit.Error
 	c.State.FinishedAt = exit.FinishedAt
 	return s.saveState(ctx, c)
+}
+
+// The files a monitor keeps in the container's state directory while it
+// runs (see engine/monitor): its own pid and the container init's.
+const (
+	monitorPidFile = "monitor.pid"
+	initPidFile    = "init.pid"
+)
+
+// monitorLost is the exit of a container whose Wait failed: when the
+// monitor still runs (the error was the connection's, not the monitor's
+// death), the wait is retried; when it is gone without recording an exit,
+// its container is killed (killOrphan) and exits with 255, as Docker
+// records a container whose shim died.
+func (s *Service) monitorLost(id string, live *liveContainer, err error) monitor.Exit {
+	dir := s.stateDir(id)
+	for attempt := 0; err != nil && monitorAlive(dir) && attempt < 50; attempt++ {
+		time.Sleep(100 * time.Millisecond)
+		var exit monitor.Exit
+		if exit, err = live.client.Wait(context.Background()); err == nil {
+			return exit
+		}
+	}
+	if exit, rerr := monitor.ReadExit(dir); rerr == nil {
+		return exit
+	}
+	s.log.Warn("lost the monitor of a running container: killing the container", "container", id, "err", err)
+	if c, gerr := s.get(context.Background(), id); gerr == nil {
+		s.killOrphan(c)
+		if cg, cerr := cgroup.Load(cgroupParent, id); cerr == nil {
+			if derr := cg.Destroy(); derr != nil {
+				s.log.Warn("remove the cgroup of a container whose monitor died", "container", id, "err", derr)
+			}
+		}
+	}
+	return monitor.Exit{Code: 255, Error: fmt.Sprintf("lost the container's monitor: %v", err), FinishedAt: s.now()}
+}
+
+// monitorAlive reports whether the monitor recorded in dir still runs.
+func monitorAlive(dir string) bool {
+	pid, err := readPid(filepath.Join(dir, monitorPidFile))
+	if err != nil {
+		return false
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil || !bytes.Contains(cmdline, []byte(dir)) {
+		return false
+	}
+	state, _, err := procStart(pid)
+	return err == nil && state != 'Z' && state != 'X'
+}
+
+// killOrphan kills the init of a container whose monitor died without
+// recording its exit: the process named by the state directory's init.pid,
+// if it is still that process (started when the container did, and in its
+// cgroup while that exists; pids are reused). Killing the init, PID 1 of
+// its namespace, ends every process of the container; the caller removes
+// the cgroup, which kills anything left.
+func (s *Service) killOrphan(c *Container) {
+	pid, err := readPid(filepath.Join(s.stateDir(c.ID), initPidFile))
+	if err != nil {
+		return
+	}
+	if !isContainerInit(pid, c) {
+		s.log.Info("the recorded init of a container is another process now: not killing it", "container", c.ID, "pid", pid)
+		return
+	}
+	if err := unix.Kill(pid, unix.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {
+		s.log.Warn("kill the init of a container whose monitor died", "container", c.ID, "pid", pid, "err", err)
+		return
+	}
+	s.log.Info("killed the init of a container whose monitor died", "container", c.ID, "pid", pid)
+}
+
+// isContainerInit reports whether pid is still c's init: a live process
+// whose start time is the container's, within the error of /proc's clock
+// ticks and boot time (seconds), and which is in c's cgroup if the process's
+// cgroups name skiff's.
+func isContainerInit(pid int, c *Container) bool {
+	state, started, err := procStart(pid)
+	if err != nil || state == 'Z' || state == 'X' || c.State.StartedAt.IsZero() {
+		return false
+	}
+	// The init is cloned a little before the monitor records StartedAt.
+	if d := c.State.StartedAt.Sub(started); d < -2*time.Second || d > 10*time.Second {
+		return false
+	}
+	cgroups, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		return false
+	}
+	if bytes.Contains(cgroups, []byte("/"+cgroupParent+"/")) && !bytes.Contains(cgroups, []byte("/"+cgroupParent+"/"+c.ID)) {
+		return false
+	}
+	return true
+}
+
+// procStart returns a process's state letter and when it started, from
+// /proc/<pid>/stat (start time in clock ticks after boot) and /proc/stat's
+// boot time.
+func procStart(pid int) (byte, time.Time, error) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	// The command may hold spaces and parentheses: fields start after the
+	// last ')'.
+	end := bytes.LastIndexByte(stat, ')')
+	if end < 0 || end+2 > len(stat) {
+		return 0, time.Time{}, fmt.Errorf("malformed /proc/%d/stat", pid)
+	}
+	fields := strings.Fields(string(stat[end+2:]))
+	// fields[0] is field 3 (state); the start time is field 22.
+	if len(fields) < 20 {
+		return 0, time.Time{}, fmt.Errorf("malformed /proc/%d/stat", pid)
+	}
+	ticks, err := strconv.ParseUint(fields[19], 10, 64)
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("malformed /proc/%d/stat: %w", pid, err)
+	}
+	boot, err := bootTime()
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	const userHZ = 100 // USER_HZ, fixed on Linux's userspace ABI
+	started := boot.Add(time.Duration(ticks) * time.Second / userHZ)
+	return fields[0][0], started, nil
+}
+
+func bootTime() (time.Time, error) {
+	stat, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return time.Time{}, err
+	}
+	for _, line := range strings.Split(string(stat), "\n") {
+		if v, ok := strings.CutPrefix(line, "btime "); ok {
+			sec, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				return time.Time{}, fmt.Errorf("malformed btime in /proc/stat: %w", err)
+			}
+			return time.Unix(sec, 0), nil
+		}
+	}
+	return time.Time{}, errors.New("no btime in /proc/stat")
+}
+
+func readPid(path string) (int, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 1 {
+		return 0, fmt.Errorf("bad pid in %s: %q", path, b)
+	}
+	return pid, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -59,12 +60,29 @@ func (s *Service) Top(ctx context.Context, ref string) ([]string, [][]string, er
 	}
 	titles := []string{"UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"}
 	var rows [][]string
+	names := map[string]string{}
 	for _, pid := range pids {
 		if row, err := psRow(pid); err == nil {
+			row[0] = userName(names, row[0])
 			rows = append(rows, row)
 		}
 	}
+	s.publish(c, "top", nil)
 	return titles, rows, nil
+}
+
+// userName is the host's name of uid, as ps -ef on the host shows it, or
+// the uid itself when the host has no such user. names caches lookups.
+func userName(names map[string]string, uid string) string {
+	if name, ok := names[uid]; ok {
+		return name
+	}
+	name := uid
+	if u, err := user.LookupId(uid); err == nil {
+		name = u.Username
+	}
+	names[uid] = name
+	return name
 }
 
 // psRow reads one process from /proc in ps -ef's columns.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -201,4 +202,46 @@ func (s *Service) volumeMounts(ctx context.Context, c *Container) ([]runtime.Mou
 		mounts = append(mounts, runtime.Mount{Source: s.volumePath(name), Destination: dest, ReadOnly: readOnly[filepath.Clean(dest)]})
 	}
 	return mounts, rows.Err()
+}
+
+// mountPoints lists a container's binds and volumes as docker inspect
+// shows them, by destination.
+func (s *Service) mountPoints(ctx context.Context, c *Container) ([]MountPoint, error) {
+	var out []MountPoint
+	binds := map[string]bind{}
+	for _, spec := range c.HostConfig.Binds {
+		b, err := parseBind(spec)
+		if err != nil {
+			return nil, err
+		}
+		binds[filepath.Clean(b.Destination)] = b
+		if !b.Named {
+			out = append(out, MountPoint{Type: "bind", Source: b.Source, Destination: b.Destination, Mode: b.Mode, RW: !b.ReadOnly})
+		}
+	}
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT volume, destination FROM container_volumes WHERE container_id = ?`, c.ID)
+	if err != nil {
+		return nil, fmt.Errorf("read volumes of %s: %w", shortID(c.ID), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name, dest string
+		if err := rows.Scan(&name, &dest); err != nil {
+			return nil, err
+		}
+		m := MountPoint{Type: "volume", Name: name, Source: s.volumePath(name), Destination: dest, RW: true}
+		if b, ok := binds[filepath.Clean(dest)]; ok {
+			// A named volume: Docker shows its mode, "z" by default.
+			m.Mode, m.RW = b.Mode, !b.ReadOnly
+			if m.Mode == "" {
+				m.Mode = "z"
+			}
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Destination < out[j].Destination })
+	return out, nil
 }

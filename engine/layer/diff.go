@@ -22,16 +22,23 @@ import (
 // followed by ".wh..wh..opq". Entries come in lexical order, so a directory
 // precedes its contents; trusted.* extended attributes are never written.
 func Diff(ctx context.Context, upper string, w io.Writer) error {
-	return archive(ctx, upper, w, true)
+	return archive(ctx, upper, w, true, nil)
+}
+
+// DiffExcept is Diff without the entries skip names (paths relative to
+// upper, such as "etc/hostname"; a directory's own entry only, not what it
+// holds).
+func DiffExcept(ctx context.Context, upper string, w io.Writer, skip map[string]bool) error {
+	return archive(ctx, upper, w, true, skip)
 }
 
 // Archive writes the directory tree dir as a tar (docker export of a merged
 // root filesystem): no whiteout translation.
 func Archive(ctx context.Context, dir string, w io.Writer) error {
-	return archive(ctx, dir, w, false)
+	return archive(ctx, dir, w, false, nil)
 }
 
-func archive(ctx context.Context, root string, w io.Writer, whiteouts bool) error {
+func archive(ctx context.Context, root string, w io.Writer, whiteouts bool, skip map[string]bool) error {
 	tw := tar.NewWriter(w)
 	links := map[uint64]string{} // inode → first name, for hard links
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
@@ -42,7 +49,7 @@ func archive(ctx context.Context, root string, w io.Writer, whiteouts bool) erro
 			return err
 		}
 		rel, err := filepath.Rel(root, path)
-		if err != nil || rel == "." {
+		if err != nil || rel == "." || skip[filepath.ToSlash(rel)] {
 			return err
 		}
 		fi, err := d.Info()

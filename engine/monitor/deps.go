@@ -48,8 +48,10 @@ type starter interface {
 	// pid before the container's process starts (the cgroup is joined
 	// there).
 	start(ctx context.Context, spec *runtime.Spec, stdio stdio, created func(pid int) error) (process, error)
-	// exec runs a process in the running container whose init is spec.Pid.
-	exec(ctx context.Context, spec *runtime.ExecSpec, stdio stdio) (process, error)
+	// exec runs a process in the running container whose init is spec.Pid;
+	// created runs with its host pid before it starts (it joins the
+	// container's cgroup there).
+	exec(ctx context.Context, spec *runtime.ExecSpec, stdio stdio, created func(pid int) error) (process, error)
 }
 
 // cgroupManager is the container's cgroup.
@@ -90,8 +92,8 @@ func (runtimeStarter) start(ctx context.Context, spec *runtime.Spec, stdio stdio
 	return task{t}, nil
 }
 
-func (runtimeStarter) exec(ctx context.Context, spec *runtime.ExecSpec, stdio stdio) (process, error) {
-	t, err := runtime.Exec(ctx, spec, stdio.runtime(), runtime.Hooks{})
+func (runtimeStarter) exec(ctx context.Context, spec *runtime.ExecSpec, stdio stdio, created func(pid int) error) (process, error) {
+	t, err := runtime.Exec(ctx, spec, stdio.runtime(), runtime.Hooks{Created: created})
 	if err != nil {
 		return nil, err
 	}

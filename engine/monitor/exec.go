@@ -94,8 +94,18 @@ func (m *monitor) serveExec(conn *net.UnixConn, br *bufio.Reader, cfg ExecConfig
 	}
 	spec := &runtime.ExecSpec{Pid: m.init.Pid(), Process: cfg.Process, Security: cfg.Security, Rlimits: m.cfg.Spec.Rlimits}
 	spec.Process.Terminal = cfg.Tty
+	if cfg.Tty {
+		spec.ConsoleSize = consoleSize(cfg.ConsoleSize)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), execStartTimeout)
-	proc, err := theStarter.exec(ctx, spec, pio.child)
+	// An exec'd process is the container's: its limits, its freezer.
+	joinCgroup := func(pid int) error {
+		if m.cgroup == nil {
+			return nil
+		}
+		return m.cgroup.Add(pid)
+	}
+	proc, err := theStarter.exec(ctx, spec, pio.child, joinCgroup)
 	cancel()
 	pio.closeChild()
 	if err == nil {

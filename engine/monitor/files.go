@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/containerd/errdefs"
 )
@@ -30,24 +31,37 @@ func ReadExit(stateDir string) (Exit, error) {
 	return e, nil
 }
 
-// writeJSON stores v as JSON in dir/name, atomically.
+// writeJSON stores v as JSON in dir/name, atomically and durably (see
+// writeFileAtomic).
 func writeJSON(dir, name string, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(dir, name, b)
+	return writeFileAtomic(dir, name, b, true)
 }
 
-// writePid stores pid in dir/name, atomically.
+// writeRunFile stores data in dir/name atomically but not durably: for the
+// files that describe processes (the monitor's config, the pid files),
+// which mean nothing after the machine went down, when their processes
+// are gone. A daemon that dies, or a monitor, loses none of them: they are
+// in the page cache. Skipping the two fsyncs saves about a millisecond per
+// file on the start path.
+func writeRunFile(dir, name string, data []byte) error {
+	return writeFileAtomic(dir, name, data, false)
+}
+
+// writePid stores pid in dir/name, atomically (a run file).
 func writePid(dir, name string, pid int) error {
-	return writeFileAtomic(dir, name, []byte(strconv.Itoa(pid)+"\n"))
+	return writeRunFile(dir, name, []byte(strconv.Itoa(pid)+"\n"))
 }
 
-// writeFileAtomic replaces dir/name with data so that a reader, or a crash
-// at any moment, sees the old file or the new one, never a part: it writes
-// a temporary file, syncs it, renames it over name and syncs dir.
-func writeFileAtomic(dir, name string, data []byte) (err error) {
+// writeFileAtomic replaces dir/name with data so that a reader sees the old
+// file or the new one, never a part: it writes a temporary file and renames
+// it over name. With durable, it syncs the file before the rename and dir
+// after it, so that a crash of the machine at any moment leaves one or the
+// other too.
+func writeFileAtomic(dir, name string, data []byte, durable bool) (err error) {
 	f, err := os.CreateTemp(dir, "."+name+".*")
 	if err != nil {
 		return err
@@ -64,8 +78,10 @@ func writeFileAtomic(dir, name string, data []byte) (err error) {
 	if _, err := f.Write(data); err != nil {
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		return err
+	if durable {
+		if err := f.Sync(); err != nil {
+			return err
+		}
 	}
 	if err := f.Close(); err != nil {
 		return err
@@ -73,10 +89,26 @@ func writeFileAtomic(dir, name string, data []byte) (err error) {
 	if err := os.Rename(f.Name(), filepath.Join(dir, name)); err != nil {
 		return err
 	}
+	if !durable {
+		return nil
+	}
 	d, err := os.Open(dir)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// readPid reads a pid file that writePid wrote.
+func readPid(dir, name string) (int, error) {
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		return 0, err
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return 0, fmt.Errorf("bad pid file %s: %q", filepath.Join(dir, name), b)
+	}
+	return pid, nil
 }

@@ -25,8 +25,8 @@ func (hostStarter) start(ctx context.Context, spec *runtime.Spec, stdio stdio, c
 	return startHost(ctx, spec.Process, stdio, created)
 }
 
-func (hostStarter) exec(ctx context.Context, spec *runtime.ExecSpec, stdio stdio) (process, error) {
-	return startHost(ctx, spec.Process, stdio, nil)
+func (hostStarter) exec(ctx context.Context, spec *runtime.ExecSpec, stdio stdio, created func(pid int) error) (process, error) {
+	return startHost(ctx, spec.Process, stdio, created)
 }
 
 func startHost(ctx context.Context, p runtime.Process, stdio stdio, created func(int) error) (process, error) {

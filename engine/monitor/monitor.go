@@ -114,9 +114,18 @@ func run(dir string) int {
 	// The daemon may be gone already; watchStarter then kills the init.
 	writeSync(syncConn, syncMsg{Type: syncStarted, Pid: m.init.Pid(), StartedAt: m.startedAt})
 	go m.serve() // ends when shutdown closes the listener
-	trimMemory()
+	scheduleTrims()
 
-	m.waitInit()
+	// The main goroutine ran the package initialisers of the whole binary
+	// and grew its stack for them: blocked in a system call (the wait),
+	// its stack could not shrink; parked on a channel, the next collection
+	// shrinks it.
+	waited := make(chan struct{})
+	go func() { // ends when the init has exited and its end is recorded
+		defer close(waited)
+		m.waitInit()
+	}()
+	<-waited
 	<-m.released
 	m.shutdown()
 	return 0
@@ -179,6 +188,12 @@ func (m *monitor) abandon() {
 }
 
 // setup prepares everything and starts the container's init.
+//
+// A new init takes about 5 ms to reach its main (it is this whole binary):
+// the monitor's own preparations (pid file, socket, cgroup, log) are made
+// meanwhile, by prepare, and Hooks.Created waits for them before it moves
+// the init into the cgroup. A failed preparation fails the start there,
+// before the container's process runs.
 func (m *monitor) setup() error {
 	b, err := os.ReadFile(filepath.Join(m.dir, configFile))
 	if err != nil {
@@ -191,28 +206,25 @@ func (m *monitor) setup() error {
 	if err := os.Remove(filepath.Join(m.dir, exitFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove the previous exit record: %w", err)
 	}
-	if err := writePid(m.dir, monitorPidFile, os.Getpid()); err != nil {
-		return fmt.Errorf("write monitor pid file: %w", err)
-	}
-	if m.ln, err = listen(m.dir); err != nil {
-		return err
-	}
-	if m.cfg.CgroupParent != "" {
-		if m.cgroup, err = newCgroup(m.cfg.CgroupParent, m.cfg.ID, m.cfg.Resources); err != nil {
-			return err
-		}
-	}
-	if m.logw, err = newLogWriter(m.cfg.Log); err != nil {
-		return fmt.Errorf("open the container's log: %w", err)
-	}
-	m.out = newHub(m.cfg.Tty, m.logw, m.log.Printf)
 	if m.io, err = newProcIO(m.cfg.Tty, m.cfg.OpenStdin, m.cfg.ConsoleSize, theStarter.allocatesConsole()); err != nil {
 		return err
 	}
 
+	prepared := make(chan error, 1)
+	go func() { prepared <- m.prepare() }() // bounded: files, a socket, mkdirs
+	// ready returns prepare's result once it is done. Every path out of
+	// setup calls it: teardown reads what prepare made.
+	ready := sync.OnceValue(func() error { return <-prepared })
+
 	spec := m.cfg.Spec
 	spec.Process.Terminal = m.cfg.Tty
+	if m.cfg.Tty {
+		spec.ConsoleSize = consoleSize(m.cfg.ConsoleSize)
+	}
 	created := func(pid int) error {
+		if err := ready(); err != nil {
+			return err
+		}
 		if m.cgroup == nil {
 			return nil
 		}
@@ -225,10 +237,20 @@ func (m *monitor) setup() error {
 	abandoned := m.abandoned
 	m.mu.Unlock()
 	if abandoned {
+		ready()
 		return context.Canceled
 	}
 	proc, err := theStarter.start(ctx, &spec, m.io.child, created)
 	m.io.closeChild()
+	if perr := ready(); perr != nil {
+		// created failed the start with it (a starter that does not call
+		// created leaves a process to end here).
+		if err == nil {
+			proc.Signal(syscall.SIGKILL)
+			proc.Wait()
+		}
+		return perr
+	}
 	if err != nil {
 		return err // the runtime's class and message, unwrapped
 	}
@@ -257,6 +279,29 @@ func (m *monitor) setup() error {
 	return nil
 }
 
+// prepare makes what the monitor needs once the container runs: its pid
+// file, its socket, the container's cgroup and log. setup runs it while
+// the init starts.
+func (m *monitor) prepare() error {
+	if err := writePid(m.dir, monitorPidFile, os.Getpid()); err != nil {
+		return fmt.Errorf("write monitor pid file: %w", err)
+	}
+	var err error
+	if m.ln, err = listen(m.dir); err != nil {
+		return err
+	}
+	if m.cfg.CgroupParent != "" {
+		if m.cgroup, err = newCgroup(m.cfg.CgroupParent, m.cfg.ID, m.cfg.Resources); err != nil {
+			return err
+		}
+	}
+	if m.logw, err = newLogWriter(m.cfg.Log); err != nil {
+		return fmt.Errorf("open the container's log: %w", err)
+	}
+	m.out = newHub(m.cfg.Tty, m.logw, m.log.Printf)
+	return nil
+}
+
 // waitInit waits for the init to exit and records its end: the output is
 // drained, the exit record written, the cgroup destroyed, the waiters woken
 // and the attach sessions ended after their last byte.
@@ -277,14 +322,22 @@ func (m *monitor) waitInit() {
 		}
 		exit.OOMKilled = oom
 	}
+	// The record's two fsyncs and the cgroup's removal take about half a
+	// millisecond each, and are independent: both are done before
+	// waiters are answered.
+	destroyed := make(chan struct{})
+	go func() { // ends after Destroy, which is bounded (destroyTimeout)
+		defer close(destroyed)
+		if m.cgroup != nil {
+			if err := m.cgroup.Destroy(); err != nil {
+				m.log.Printf("destroy cgroup: %v", err)
+			}
+		}
+	}()
 	if err := writeJSON(m.dir, exitFile, exit); err != nil {
 		m.log.Printf("record exit: %v", err)
 	}
-	if m.cgroup != nil {
-		if err := m.cgroup.Destroy(); err != nil {
-			m.log.Printf("destroy cgroup: %v", err)
-		}
-	}
+	<-destroyed
 	if err := m.logw.Err(); err != nil {
 		m.log.Printf("the container's log lost records: %v", err)
 	}

@@ -124,9 +124,7 @@ func TestTTY(t *testing.T) {
 }
 
 // The console has its size before the container's first instruction, when
-// the monitor allocates the pty. (engine/runtime's console mode allocates
-// it in the container and hands it over only once the process runs: the
-// monitor sizes it at once, a race the process may win; see doc.go.)
+// the monitor allocates the pty (a starter without console mode).
 func TestConsoleSizeFromFirstByte(t *testing.T) {
 	t.Parallel()
 	cfg := hostConfig(t, "stty", "size")
@@ -141,6 +139,33 @@ func TestConsoleSizeFromFirstByte(t *testing.T) {
 	s.CloseWrite() // docker run -t without -i: no stdin, the session goes on
 	if got := string(readAll(t, s, 10*time.Second)); got != "33 111\r\n" {
 		t.Errorf("stty size printed %q", got)
+	}
+}
+
+// In console mode (engine/runtime allocates the pty in the container), the
+// size reaches the runtime and is set before the process runs; zero is
+// 24x80.
+func TestConsoleSizeFromFirstByteConsoleMode(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		size [2]uint16
+		want string
+	}{{[2]uint16{40, 120}, "40 120\r\n"}, {[2]uint16{}, "24 80\r\n"}} {
+		for range 3 {
+			cfg := testConfig(t, "stty", "size")
+			cfg.Tty = true
+			cfg.ConsoleSize = tc.size
+			c := startMonitor(t, cfg)
+			s, err := c.Attach(context.Background(), AttachOptions{Stdout: true, Replay: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.CloseWrite()
+			if got := string(readAll(t, s, 10*time.Second)); got != tc.want {
+				t.Errorf("ConsoleSize %v: stty size printed %q, want %q", tc.size, got, tc.want)
+			}
+			s.Close()
+		}
 	}
 }
 
@@ -539,5 +564,40 @@ func TestCloseLeavesStreams(t *testing.T) {
 	case <-c.reaped:
 	case <-time.After(10 * time.Second):
 		t.Fatal("monitor still running")
+	}
+}
+
+// docker stop, then docker start at once: the first monitor may still be
+// finishing (its Client was just closed) when the second Start comes. The
+// second waits for it rather than refusing, and the first one's end does
+// not remove the second one's files.
+func TestStartRightAfterTheLastExit(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t, "true")
+	for i := range 5 {
+		c, err := Start(context.Background(), cfg)
+		if err != nil {
+			t.Fatalf("Start %d: %v", i, err)
+		}
+		if exit := waitExit(t, c); exit.Code != 0 {
+			t.Fatalf("run %d: exit %+v", i, exit)
+		}
+		c.Close() // the monitor finishes in the background
+	}
+	cfg.Spec.Process.Args = []string{"sleep", "1000"}
+	c, err := Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { closeMonitor(t, c) })
+	time.Sleep(100 * time.Millisecond) // the previous monitor would be gone
+	if pid := monitorPid(t, cfg.StateDir); pid <= 0 {
+		t.Errorf("monitor.pid: %d", pid)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.StateDir, initPidFile)); err != nil {
+		t.Errorf("init.pid: %v", err)
+	}
+	if err := c.Resize(10, 10); err != nil { // its socket answers
+		t.Errorf("Resize: %v", err)
 	}
 }

@@ -40,7 +40,7 @@ type reply struct {
 	Pid       int        `json:"pid,omitempty"`      // info (the init), exec (the exec'd process)
 	StartedAt time.Time  `json:"startedAt,omitzero"` // info
 	Tty       bool       `json:"tty,omitempty"`      // info
-	Exit      *Exit      `json:"exit,omitempty"`     // wait
+	Exit      *Exit      `json:"exit,omitempty"`     // wait; info, once exited
 	ExecID    string     `json:"execId,omitempty"`   // exec
 	ExitCode  int        `json:"exitCode,omitempty"` // exec-wait
 }

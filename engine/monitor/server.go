@@ -53,7 +53,12 @@ func (m *monitor) handle(conn *net.UnixConn) {
 	}
 	switch req.Op {
 	case opInfo:
-		m.reply(conn, reply{Pid: m.init.Pid(), StartedAt: m.startedAt, Tty: m.cfg.Tty})
+		r := reply{Pid: m.init.Pid(), StartedAt: m.startedAt, Tty: m.cfg.Tty}
+		if m.hasExited() {
+			exit := m.exit
+			r.Exit = &exit
+		}
+		m.reply(conn, r)
 	case opWait:
 		select {
 		case <-m.exited:

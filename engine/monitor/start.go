@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -14,6 +16,8 @@ import (
 
 	"github.com/containerd/errdefs"
 	"golang.org/x/sys/unix"
+
+	"github.com/skiff-dev/skiff/engine/runtime/cgroup"
 )
 
 // abandonTimeout bounds how long Start waits, after giving up on a monitor
@@ -55,11 +59,21 @@ func Start(ctx context.Context, cfg Config) (*Client, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create state directory: %w", err)
 	}
-	if c, err := dial(ctx, dir); err == nil {
-		c.Close()
-		return nil, errdefs.ErrConflict.WithMessage(fmt.Sprintf("container %s already has a running monitor", cfg.ID))
+	if err := awaitPrevious(ctx, dir); err != nil {
+		return nil, errdefs.ErrConflict.WithMessage(fmt.Sprintf("container %s already has a running monitor: %v", cfg.ID, err))
 	}
-	if err := writeJSON(dir, configFile, cfg); err != nil {
+	if cfg.CgroupParent != "" {
+		// The monitor moves the init into its cgroup about 10 ms from
+		// now: have the kernel's wait that comes with a first migration
+		// happen meanwhile (see cgroup.WarmMigrations).
+		stopWarm := cgroup.WarmMigrations()
+		defer stopWarm()
+	}
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("encode monitor config: %w", err)
+	}
+	if err := writeRunFile(dir, configFile, b); err != nil {
 		return nil, fmt.Errorf("write monitor config: %w", err)
 	}
 
@@ -115,6 +129,74 @@ func Start(ctx context.Context, cfg Config) (*Client, error) {
 			err = fmt.Errorf("unexpected %q message", msg.Type)
 		}
 		return nil, fmt.Errorf("monitor for %s failed before starting the container: %w%s", cfg.ID, err, logTail(dir))
+	}
+}
+
+// finishTimeout bounds the wait for a monitor whose container has exited
+// to finish: its sessions take at most flushTimeout, then lingerTimeout.
+const finishTimeout = flushTimeout + lingerTimeout + time.Second
+
+// awaitPrevious returns nil when no monitor runs in dir any more. A
+// monitor that answers there is either running its container (an error) or,
+// its container exited and its Client closed a moment ago, finishing its
+// sessions before it removes its files and exits (docker stop, then docker
+// start at once): awaitPrevious then waits for it to be gone, so that it
+// does not remove the files of the next one.
+func awaitPrevious(ctx context.Context, dir string) error {
+	c := &Client{dir: dir, conns: make(map[*net.UnixConn]struct{})}
+	defer c.Close()
+	var r reply
+	info, cancel := context.WithTimeout(ctx, callTimeout)
+	err := c.call(info, request{Op: opInfo}, &r)
+	timedOut := info.Err() != nil && ctx.Err() == nil
+	cancel()
+	switch {
+	case errdefs.IsNotFound(err):
+		return nil // nobody listens
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case timedOut:
+		return errors.New("it does not answer")
+	case err == nil && r.Exit == nil:
+		return errors.New("its container is running")
+	}
+	// It answered with the exit, or closed the connection as it shuts
+	// down: it is finishing.
+	pid, err := readPid(dir, monitorPidFile)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // gone meanwhile
+		}
+		return err
+	}
+	return awaitExit(ctx, pid, finishTimeout)
+}
+
+// awaitExit waits for the process pid to exit, at most timeout.
+func awaitExit(ctx context.Context, pid int, timeout time.Duration) error {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if errors.Is(err, unix.ESRCH) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("pidfd_open %d: %w", pid, err)
+	}
+	defer unix.Close(fd)
+	deadline := time.Now().Add(timeout)
+	for {
+		// A pidfd polls readable once its process has exited.
+		ms := min(time.Until(deadline), 100*time.Millisecond).Milliseconds()
+		n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, int(max(ms, 0)))
+		switch {
+		case n > 0:
+			return nil
+		case err != nil && err != unix.EINTR:
+			return fmt.Errorf("wait for process %d: %w", pid, err)
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case time.Now().After(deadline):
+			return fmt.Errorf("process %d still runs after %v", pid, timeout)
+		}
 	}
 }
 

@@ -77,13 +77,21 @@ func newProcIO(tty, openStdin bool, size [2]uint16, starterConsole bool) (_ *pro
 	return p, nil
 }
 
-// setConsole makes master the TTY's console and gives it its size.
+// consoleSize is size, or defaultConsoleSize when size has a zero.
+func consoleSize(size [2]uint16) [2]uint16 {
+	if size[0] == 0 || size[1] == 0 {
+		return defaultConsoleSize
+	}
+	return size
+}
+
+// setConsole makes master the TTY's console and gives it its size (a
+// console the runtime allocated has it already: setting the same size again
+// changes nothing and signals no one).
 func (p *procIO) setConsole(master *os.File, size [2]uint16) error {
 	p.console, p.stdin = master, master
 	p.outputs = []outputFile{{master, streamStdout}}
-	if size[0] == 0 || size[1] == 0 {
-		size = defaultConsoleSize
-	}
+	size = consoleSize(size)
 	return setConsoleSize(master, size[0], size[1])
 }
 

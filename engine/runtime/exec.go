@@ -129,6 +129,7 @@ func runExecInit(conn syncConn) error {
 		return err
 	}
 	p := newProcessSetup(conn, &spec.Process, &spec.Security, spec.Rlimits, m.Console)
+	p.consoleSize = spec.ConsoleSize
 	steps := append([]func() error{
 		p.awaitResume,
 		joinMountNamespace,

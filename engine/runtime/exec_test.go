@@ -143,8 +143,9 @@ func TestExecSecurity(t *testing.T) {
 
 func TestExecConsole(t *testing.T) {
 	spec, c := runningContainer(t)
-	es := execSpec(c, spec, "sh", "-c", "tty")
+	es := execSpec(c, spec, "sh", "-c", "tty; stty size")
 	es.Process.Terminal = true
+	es.ConsoleSize = [2]uint16{33, 101}
 	task, err := Exec(testContext(t), es, Stdio{}, Hooks{})
 	if err != nil {
 		t.Fatal(err)
@@ -154,8 +155,8 @@ func TestExecConsole(t *testing.T) {
 	if st, err := task.Wait(); err != nil || st.Code != 0 {
 		t.Fatalf("Wait: %+v, %v", st, err)
 	}
-	if got := <-out; got != "/dev/pts/0\n" {
-		t.Errorf("tty: %q", got)
+	if got := <-out; got != "/dev/pts/0\n33 101\n" {
+		t.Errorf("tty; stty size: %q", got)
 	}
 }
 

@@ -33,6 +33,7 @@ func runInit(conn syncConn) error {
 		setup: newProcessSetup(conn, &spec.Process, &spec.Security, spec.Rlimits, m.Console),
 	}
 	c.setup.bindConsole = true
+	c.setup.consoleSize = spec.ConsoleSize
 	return runSteps(c.steps())
 }
 

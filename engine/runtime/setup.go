@@ -23,6 +23,9 @@ type processSetup struct {
 	// bindConsole: in console mode, the pty also becomes /dev/console
 	// (the container's first process only).
 	bindConsole bool
+	// consoleSize is the size (rows, columns) of a pty allocated in
+	// console mode; zero leaves it 0x0.
+	consoleSize [2]uint16
 
 	// filter delivers the seccomp filter, compiled on another thread while
 	// this one sets the container up; nil without seccomp.

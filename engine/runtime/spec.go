@@ -36,6 +36,12 @@ type Spec struct {
 	// Rlimits are set before the process starts; each must not exceed the
 	// daemon's own hard limit (which cannot be raised).
 	Rlimits []Rlimit
+
+	// ConsoleSize is the size, rows then columns, the process's terminal
+	// has from the start when the runtime allocates it (Process.Terminal in
+	// console mode, see Stdio), so that a process asking for its size
+	// first thing never sees 0x0. Zero leaves the kernel's 0x0.
+	ConsoleSize [2]uint16
 }
 
 // Rootfs is an overlayfs root.
@@ -132,4 +138,7 @@ type ExecSpec struct {
 	// init (the monitor passes the container's); without them the process
 	// inherits the caller's limits.
 	Rlimits []Rlimit
+
+	// ConsoleSize is as Spec's.
+	ConsoleSize [2]uint16
 }

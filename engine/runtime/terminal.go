@@ -33,7 +33,8 @@ func (p *processSetup) setupTerminal() error {
 
 // allocateConsole opens a new pty in the container's devpts instance, sends
 // its master to the parent and makes its slave the process's stdin, stdout
-// and stderr (and, for a container's first process, /dev/console). The slave is opened from the master (TIOCGPTPEER), never by a
+// and stderr (and, for a container's first process, /dev/console), sized
+// as asked. The slave is opened from the master (TIOCGPTPEER), never by a
 // path the container could replace.
 func (p *processSetup) allocateConsole() error {
 	master, err := unix.Open("/dev/pts/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
@@ -50,6 +51,14 @@ func (p *processSetup) allocateConsole() error {
 	}
 	slave := int(r)
 	defer unix.Close(slave)
+	// Sized before anything runs on it: the parent gets the master only
+	// once the process has started, too late for one that asks for its
+	// size first thing (stty size, a shell's first prompt).
+	if size := p.consoleSize; size[0] != 0 && size[1] != 0 {
+		if err := unix.IoctlSetWinsize(master, unix.TIOCSWINSZ, &unix.Winsize{Row: size[0], Col: size[1]}); err != nil {
+			return fmt.Errorf("set the pty's size: %w", err)
+		}
+	}
 	// The process's user owns its terminal, as after a login.
 	if err := unix.Fchown(slave, p.user.uid, -1); err != nil {
 		return fmt.Errorf("chown pty slave: %w", err)

@@ -95,3 +95,28 @@ func TestTerminalHostPty(t *testing.T) {
 		}
 	}
 }
+
+// In console mode the pty is sized before the process starts: a process
+// that asks for its size first thing never sees 0x0, although the parent
+// gets the master only once it runs.
+func TestTerminalConsoleSize(t *testing.T) {
+	spec := newSpec(t, "stty", "size") // stty is PID 1
+	spec.Process.Terminal = true
+	spec.ConsoleSize = [2]uint16{40, 120}
+	for i := range 20 {
+		task, err := Start(testContext(t), spec, Stdio{}, Hooks{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := readTerminal(task.Console())
+		st, err := task.Wait()
+		if err != nil || st.Code != 0 {
+			t.Fatalf("run %d: Wait: %+v, %v", i, st, err)
+		}
+		got := <-out
+		task.Console().Close()
+		if got != "40 120\n" {
+			t.Fatalf("run %d: stty size printed %q, want \"40 120\\n\"", i, got)
+		}
+	}
+}

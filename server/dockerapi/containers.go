@@ -170,7 +170,7 @@ func inspectContainer(ctr *engine.Container, dir string) container.InspectRespon
 		GraphDriver: &storage.DriverData{Name: "overlayfs", Data: map[string]string{
 			"UpperDir": filepath.Join(dir, "upper"), "WorkDir": filepath.Join(dir, "work"),
 		}},
-		Mounts:          []container.MountPoint{},
+		Mounts:          mountPoints(ctr),
 		Config:          ctr.Config,
 		NetworkSettings: &container.NetworkSettings{},
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -42,7 +43,7 @@ func matches(e engine.Event, f filters) bool {
 	if v := f["type"]; len(v) > 0 && !slices.Contains(v, e.Type) {
 		return false
 	}
-	if v := f["event"]; len(v) > 0 && !slices.Contains(v, e.Action) {
+	if v := f["event"]; len(v) > 0 && !slices.ContainsFunc(v, func(want string) bool { return eventIs(e.Action, want) }) {
 		return false
 	}
 	if v := f["container"]; len(v) > 0 && (e.Type != "container" || !slices.ContainsFunc(v, func(s string) bool {
@@ -54,6 +55,17 @@ func matches(e engine.Event, f filters) bool {
 		return false
 	}
 	return hasLabels(e.Attributes, f["label"])
+}
+
+// eventIs reports whether an event's action matches an event filter, as
+// moby's: exactly, except that exec_create, exec_start and health_status
+// also match their actions with a suffix ("exec_start: sh -c ls").
+func eventIs(action, want string) bool {
+	switch want {
+	case "exec_create", "exec_start", "health_status":
+		return strings.HasPrefix(action, want)
+	}
+	return action == want
 }
 
 func hasLabels(attrs map[string]string, want []string) bool {

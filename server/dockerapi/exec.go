@@ -73,10 +73,17 @@ func (r *execRoutes) start(c echo.Context) error {
 		return err
 	}
 	keys, _ := parseDetachKeys("")
-	pipeSession(conn, in, stream, ex.Options.AttachStdin, ex.Options.Tty, keys)
-	// The CLI reads the exit code right after the stream ends: record it
-	// first. (pipeSession has closed the connection once output ended.)
-	r.b.ExecFinish(context.WithoutCancel(ctx), id)
+	finished := false
+	finish := func() {
+		r.b.ExecFinish(context.WithoutCancel(ctx), id)
+		finished = true
+	}
+	// The CLI reads the exit code as soon as the stream ends: it is
+	// recorded before the client sees the end.
+	pipeSession(conn, in, stream, ex.Options.AttachStdin, ex.Options.Tty, keys, finish)
+	if !finished {
+		finish() // detached: record the exit code when the process ends
+	}
 	return nil
 }
 

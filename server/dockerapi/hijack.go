@@ -62,8 +62,10 @@ func hijack(c echo.Context, contentType string) (net.Conn, *bufio.Reader, error)
 // input to the session's stdin (ending it on the client's half-close, or
 // detaching on the detach keys for a TTY), and the session's output to the
 // client. The connection is closed when the output ends or the client
-// detaches; the container goes on running.
-func pipeSession(conn net.Conn, in io.Reader, stream *engine.Stream, stdin, tty bool, detachKeys []byte) {
+// detaches; the container goes on running. When the output ends,
+// outputEnded (if not nil) runs before the client reads the end of the
+// stream: the docker CLI asks for an exec's exit code as soon as it does.
+func pipeSession(conn net.Conn, in io.Reader, stream *engine.Stream, stdin, tty bool, detachKeys []byte, outputEnded func()) {
 	defer conn.Close()
 	detached := make(chan struct{})
 	var once sync.Once
@@ -84,6 +86,9 @@ func pipeSession(conn net.Conn, in io.Reader, stream *engine.Stream, stdin, tty 
 	}()
 	select {
 	case <-copied:
+		if outputEnded != nil {
+			outputEnded()
+		}
 		if cw, ok := conn.(interface{ CloseWrite() error }); ok {
 			cw.CloseWrite()
 		}
@@ -200,6 +205,6 @@ func (r *containerRoutes) attach(c echo.Context) error {
 		conn.Close()
 		return nil
 	}
-	pipeSession(conn, in, stream, opts.Stdin, ctr.Config.Tty, keys)
+	pipeSession(conn, in, stream, opts.Stdin, ctr.Config.Tty, keys, nil)
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/labstack/echo/v4"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
 
 	"github.com/skiff-dev/skiff/engine"
 )
@@ -131,4 +132,23 @@ func statsResponse(ctr *engine.Container, st engine.ContainerStats) container.St
 		PidsStats:   container.PidsStats{Current: st.PidsCurrent, Limit: st.PidsLimit},
 		NumProcs:    0,
 	}
+}
+
+// mountPoints are a container's Mounts as docker inspect shows them: binds
+// with rprivate propagation, volumes of the local driver.
+func mountPoints(ctr *engine.Container) []container.MountPoint {
+	out := make([]container.MountPoint, 0, len(ctr.Mounts))
+	for _, m := range ctr.Mounts {
+		mp := container.MountPoint{
+			Type: mount.Type(m.Type), Name: m.Name, Source: m.Source, Destination: m.Destination,
+			Mode: m.Mode, RW: m.RW,
+		}
+		if m.Type == "bind" {
+			mp.Propagation = mount.PropagationRPrivate
+		} else {
+			mp.Driver = "local"
+		}
+		out = append(out, mp)
+	}
+	return out
 }

@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"regexp"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/containerd/errdefs"
@@ -35,16 +38,61 @@ func toVolume(v *engine.Volume) volume.Volume {
 	}
 }
 
+// GET /volumes?filters= with docker's filters: name (a regular expression,
+// as moby matches it), label (key or key=value), dangling (not used by any
+// container), driver.
 func (r *volumeRoutes) list(c echo.Context) error {
+	f, err := parseFilters(c.QueryParam("filters"), "name", "label", "dangling", "driver")
+	if err != nil {
+		return err
+	}
+	match, err := volumeMatcher(f)
+	if err != nil {
+		return err
+	}
 	vols, err := r.b.VolumeList(c.Request().Context())
 	if err != nil {
 		return err
 	}
 	out := volume.ListResponse{Volumes: []volume.Volume{}, Warnings: []string{}}
 	for _, v := range vols {
-		out.Volumes = append(out.Volumes, toVolume(v))
+		if match(v) {
+			out.Volumes = append(out.Volumes, toVolume(v))
+		}
 	}
 	return WriteJSON(c, http.StatusOK, out)
+}
+
+func volumeMatcher(f filters) (func(*engine.Volume) bool, error) {
+	var names []*regexp.Regexp
+	for _, n := range f["name"] {
+		re, err := regexp.Compile(n)
+		if err != nil {
+			re = regexp.MustCompile(regexp.QuoteMeta(n))
+		}
+		names = append(names, re)
+	}
+	dangling, err := f.boolean("dangling")
+	if err != nil {
+		return nil, err
+	}
+	return func(v *engine.Volume) bool {
+		switch {
+		case len(names) > 0 && !slices.ContainsFunc(names, func(re *regexp.Regexp) bool { return re.MatchString(v.Name) }):
+			return false
+		case len(f["driver"]) > 0 && !slices.Contains(f["driver"], "local"):
+			return false
+		case dangling != nil && *dangling != (len(v.UsedBy) == 0):
+			return false
+		}
+		for _, l := range f["label"] {
+			k, want, withValue := strings.Cut(l, "=")
+			if got, ok := v.Labels[k]; !ok || (withValue && got != want) {
+				return false
+			}
+		}
+		return true
+	}, nil
 }
 
 func (r *volumeRoutes) create(c echo.Context) error {

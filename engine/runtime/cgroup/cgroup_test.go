@@ -30,7 +30,7 @@ const busybox = "/bin/busybox"
 
 // hostLayout returns the host's layout, skipping the test unless it runs as
 // root on a host with cgroups and busybox.
-func hostLayout(t *testing.T) layout {
+func hostLayout(t testing.TB) layout {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root")
@@ -50,7 +50,7 @@ func hostLayout(t *testing.T) layout {
 
 // testParent returns a unique parent name, which it removes from every
 // hierarchy when the test ends.
-func testParent(t *testing.T, l layout) string {
+func testParent(t testing.TB, l layout) string {
 	t.Helper()
 	parent := "skiff-test-" + strings.ToLower(rand.Text()[:10])
 	t.Cleanup(func() {
@@ -69,7 +69,7 @@ func testParent(t *testing.T, l layout) string {
 
 // newTestManager creates the cgroup <unique parent>/c1 with r, and
 // destroys it when the test ends.
-func newTestManager(t *testing.T, r Resources) (*Manager, layout, string) {
+func newTestManager(t testing.TB, r Resources) (*Manager, layout, string) {
 	t.Helper()
 	l := hostLayout(t)
 	parent := testParent(t, l)

@@ -57,6 +57,15 @@
 // must drop CAP_MKNOD, or make every writable mount nodev, to keep Docker's
 // guarantee.
 //
+// # Latency of Add
+//
+// Moving a process between cgroups takes the kernel's global
+// cgroup_threadgroup_rwsem for writing, which first waits for an RCU grace
+// period when no migration happened for a grace period or so: Add then
+// takes 5 to 13 ms on the development VM, 0.3 ms otherwise.
+// [WarmMigrations], started about 10 ms before an Add, makes it the fast
+// one (BenchmarkAdd).
+//
 // # Concurrency
 //
 // A [Manager] does not change after [New] or [Load] returns it; its methods
