@@ -15,8 +15,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/creack/pty"
 )
 
 // withBusybox starts a daemon with the busybox test image as busybox:latest.
@@ -234,29 +232,7 @@ func (d *skiffd) dockerTerminal(t *testing.T, args ...string) *terminal {
 	t.Helper()
 	cmd := exec.Command("docker", args...)
 	cmd.Env = append(os.Environ(), "DOCKER_HOST=unix://"+d.socket, "DOCKER_CONFIG="+filepath.Join(d.workDir, "docker-config"))
-	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 80})
-	if err != nil {
-		t.Fatal(err)
-	}
-	term := &terminal{cmd: cmd, pty: f, eof: make(chan struct{})}
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, err := f.Read(buf)
-			term.mu.Lock()
-			term.out.Write(buf[:n])
-			term.mu.Unlock()
-			if err != nil {
-				close(term.eof)
-				return
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		f.Close()
-	})
-	return term
+	return startTerminal(t, cmd)
 }
 
 func (term *terminal) write(t *testing.T, s string) {

@@ -4,10 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/http"
+	"fmt"
 	"os"
 	"testing"
-	"time"
 
 	containertypes "github.com/moby/moby/api/types/container"
 
@@ -48,23 +47,11 @@ func seedContainers(b *testing.B, n int) string {
 //
 //	go test -run XXX -bench ListContainers1000 ./server/
 func BenchmarkListContainers1000(b *testing.B) {
-	root := seedContainers(b, 1000)
-	d := startDaemonAt(b, root)
-	c := d.unixHTTP()
-	var latencies []time.Duration
-	for b.Loop() {
-		start := time.Now()
-		resp, err := c.Get("http://skiff/v1.50/containers/json?all=1")
-		if err != nil {
-			b.Fatal(err)
+	d := startDaemonAt(b, seedContainers(b, 1000))
+	timeGets(b, d.unixHTTP(), "http://skiff/v1.50/containers/json?all=1", func(list []json.RawMessage) error {
+		if len(list) != 1000 {
+			return fmt.Errorf("%d containers listed", len(list))
 		}
-		var list []json.RawMessage
-		err = json.NewDecoder(resp.Body).Decode(&list)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK || err != nil || len(list) != 1000 {
-			b.Fatalf("status %d, %d containers, %v", resp.StatusCode, len(list), err)
-		}
-		latencies = append(latencies, time.Since(start))
-	}
-	reportPercentiles(b, latencies)
+		return nil
+	})
 }
