@@ -73,11 +73,12 @@ func TestRestartPolicies(t *testing.T) {
 		run("unless-stopped-stopped", "--restart", "unless-stopped")
 		run("unless-stopped-killed", "--restart", "unless-stopped")
 		run("no-policy", "--restart", "no")
+		run("on-failure-killed", "--restart", "on-failure:3")
 		mustSucceed(t, "stop", d.docker("stop", "always-stopped", "unless-stopped-stopped"))
 		mustSucceed(t, "create", d.docker("create", "--name", "never-started", "--restart", "always", "busybox", "true"))
 
 		pids := map[string]int{}
-		for _, name := range []string{"always-killed", "unless-stopped-killed", "no-policy"} {
+		for _, name := range []string{"always-killed", "unless-stopped-killed", "no-policy", "on-failure-killed"} {
 			pids[name], _ = strconv.Atoi(inspect(t, d, "{{.State.Pid}}", name))
 		}
 		d.killDaemon(t)
@@ -98,6 +99,7 @@ func TestRestartPolicies(t *testing.T) {
 			"unless-stopped-killed":  "running",
 			"unless-stopped-stopped": "exited 0",
 			"no-policy":              "exited 137",
+			"on-failure-killed":      "running", // it failed while the daemon was away
 			"never-started":          "created",
 		}
 		for name, status := range want {

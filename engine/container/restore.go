@@ -28,20 +28,36 @@ func (s *Service) Restore(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var toStart []*Container
+	var toStart, failed []*Container
 	for _, c := range list {
-		if c.State.Running() {
+		wasRunning := c.State.Running()
+		if wasRunning {
 			if err := s.reconnect(ctx, c); err != nil {
 				return err
 			}
 		}
-		if !c.State.Running() && restartsWithDaemon(c) {
+		switch {
+		case c.State.Running():
+		case restartsWithDaemon(c):
 			toStart = append(toStart, c)
+		case wasRunning:
+			failed = append(failed, c) // it exited while the daemon was away
 		}
 	}
 	for _, c := range toStart {
 		if err := s.Start(ctx, c.ID); err != nil && !errdefs.IsNotModified(err) {
 			s.log.Warn("restart container after daemon start", "container", c.ID, "err", err)
+		}
+	}
+	// An exit the daemon missed gets the policy it would have had: an
+	// on-failure container that failed is restarted (and counted).
+	for _, c := range failed {
+		if restart, _ := s.shouldRestart(c); restart {
+			c.State.Status = containertypes.StateRestarting
+			if err := s.saveState(ctx, c); err != nil {
+				return err
+			}
+			s.restartAfterExit(c.ID)
 		}
 	}
 	return nil
