@@ -50,16 +50,16 @@ type Config struct {
 
 // Engine is an open data root and the services over it.
 type Engine struct {
-	root    string
-	lock    *os.File
-	db      *store.DB
+	root       string
+	lock       *os.File
+	db         *store.DB
 	images     *image.Service
 	containers *container.Service
 	events     *events.Bus
 	tokens     *auth.Tokens
-	log     *slog.Logger
-	id      string
-	started time.Time
+	log        *slog.Logger
+	id         string
+	started    time.Time
 }
 
 // Open takes the data root for this process (refusing one that another

@@ -200,7 +200,7 @@ func validateHostConfig(hc *containertypes.HostConfig) error {
 		return errdefs.ErrInvalidArgument.WithMessage("invalid restart policy: maximum retry count cannot be negative")
 	}
 	if policy.MaximumRetryCount > 0 && policy.Name != containertypes.RestartPolicyOnFailure {
-		return errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid restart policy: maximum retry count can only be used with 'on-failure'"))
+		return errdefs.ErrInvalidArgument.WithMessage("invalid restart policy: maximum retry count can only be used with 'on-failure'")
 	}
 	if hc.AutoRemove && policy.Name != "" && policy.Name != containertypes.RestartPolicyDisabled {
 		return errdefs.ErrInvalidArgument.WithMessage("can't create 'AutoRemove' container with restart policy")

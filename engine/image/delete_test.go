@@ -214,7 +214,7 @@ func TestDeletePrunesUntaggedParents(t *testing.T) {
 
 	// With noprune the intermediate parents stay.
 	step1 = e.child(t, base, "a")
-	top = e.child(t, step1, "b", "app:v2")
+	e.child(t, step1, "b", "app:v2")
 	if _, err := e.Delete(ctx, "app:v2", false, false); err != nil {
 		t.Fatal(err)
 	}

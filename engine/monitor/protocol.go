@@ -122,10 +122,3 @@ func frame(stream byte, p []byte) []byte {
 	return f
 }
 
-// streamName is the log's name for a stream.
-func streamName(stream byte) string {
-	if stream == streamStderr {
-		return "stderr"
-	}
-	return "stdout"
-}

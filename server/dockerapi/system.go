@@ -104,7 +104,3 @@ func notImplemented(what string) echo.HandlerFunc {
 		return errdefs.ErrNotImplemented.WithMessage(fmt.Sprintf("%s is not supported by this skiff daemon yet", what))
 	}
 }
-
-func errNoSuchContainer(id string) error {
-	return errdefs.ErrNotFound.WithMessage("No such container: " + id)
-}
