@@ -142,17 +142,30 @@ type volumeUse struct {
 	anonymous         bool
 }
 
-// volumesToCreate lists the named volumes a new container's binds name and
-// the anonymous volumes its image's VOLUMEs need (those no bind covers).
-func volumesToCreate(c *Container) ([]volumeUse, error) {
-	var uses []volumeUse
-	covered := map[string]bool{}
+// binds parses a container's -v options, keyed by clean destination.
+func binds(c *Container) ([]bind, map[string]bind, error) {
+	var list []bind
+	byDest := map[string]bind{}
 	for _, spec := range c.HostConfig.Binds {
 		b, err := parseBind(spec)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		covered[filepath.Clean(b.Destination)] = true
+		list = append(list, b)
+		byDest[filepath.Clean(b.Destination)] = b
+	}
+	return list, byDest, nil
+}
+
+// volumesToCreate lists the named volumes a new container's binds name and
+// the anonymous volumes its image's VOLUMEs need (those no bind covers).
+func volumesToCreate(c *Container) ([]volumeUse, error) {
+	list, covered, err := binds(c)
+	if err != nil {
+		return nil, err
+	}
+	var uses []volumeUse
+	for _, b := range list {
 		if b.Named {
 			if !validVolumeName.MatchString(b.Source) {
 				return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid volume name %q", b.Source))
@@ -161,25 +174,41 @@ func volumesToCreate(c *Container) ([]volumeUse, error) {
 		}
 	}
 	for dest := range c.Config.Volumes {
-		if !covered[filepath.Clean(dest)] {
+		if _, ok := covered[filepath.Clean(dest)]; !ok {
 			uses = append(uses, volumeUse{name: newID(), destination: dest, anonymous: true})
 		}
 	}
 	return uses, nil
 }
 
-// volumeMounts are the bind mounts of a container's -v options and volumes.
-func (s *Service) volumeMounts(ctx context.Context, c *Container) ([]runtime.Mount, error) {
-	var mounts []runtime.Mount
-	readOnly := map[string]bool{}
-	for _, spec := range c.HostConfig.Binds {
-		b, err := parseBind(spec)
-		if err != nil {
+// volumesOf reads the volumes a container mounts, by destination.
+func (s *Service) volumesOf(ctx context.Context, id string) ([]volumeUse, error) {
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT volume, destination FROM container_volumes WHERE container_id = ? ORDER BY destination`, id)
+	if err != nil {
+		return nil, fmt.Errorf("read volumes of %s: %w", shortID(id), err)
+	}
+	defer rows.Close()
+	var uses []volumeUse
+	for rows.Next() {
+		var u volumeUse
+		if err := rows.Scan(&u.name, &u.destination); err != nil {
 			return nil, err
 		}
-		readOnly[filepath.Clean(b.Destination)] = b.ReadOnly
+		uses = append(uses, u)
+	}
+	return uses, rows.Err()
+}
+
+// volumeMounts are the bind mounts of a container's -v options and volumes.
+func (s *Service) volumeMounts(ctx context.Context, c *Container) ([]runtime.Mount, error) {
+	list, byDest, err := binds(c)
+	if err != nil {
+		return nil, err
+	}
+	var mounts []runtime.Mount
+	for _, b := range list {
 		if b.Named {
-			continue // from container_volumes below
+			continue // from the container's volumes below
 		}
 		if _, err := os.Stat(b.Source); errors.Is(err, os.ErrNotExist) {
 			// Docker creates a missing host directory of a bind.
@@ -189,48 +218,36 @@ func (s *Service) volumeMounts(ctx context.Context, c *Container) ([]runtime.Mou
 		}
 		mounts = append(mounts, runtime.Mount{Source: b.Source, Destination: b.Destination, ReadOnly: b.ReadOnly})
 	}
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT volume, destination FROM container_volumes WHERE container_id = ? ORDER BY destination`, c.ID)
+	uses, err := s.volumesOf(ctx, c.ID)
 	if err != nil {
-		return nil, fmt.Errorf("read volumes of %s: %w", shortID(c.ID), err)
+		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var name, dest string
-		if err := rows.Scan(&name, &dest); err != nil {
-			return nil, err
-		}
-		mounts = append(mounts, runtime.Mount{Source: s.volumePath(name), Destination: dest, ReadOnly: readOnly[filepath.Clean(dest)]})
+	for _, u := range uses {
+		mounts = append(mounts, runtime.Mount{Source: s.volumePath(u.name), Destination: u.destination, ReadOnly: byDest[filepath.Clean(u.destination)].ReadOnly})
 	}
-	return mounts, rows.Err()
+	return mounts, nil
 }
 
 // mountPoints lists a container's binds and volumes as docker inspect
 // shows them, by destination.
 func (s *Service) mountPoints(ctx context.Context, c *Container) ([]MountPoint, error) {
+	list, byDest, err := binds(c)
+	if err != nil {
+		return nil, err
+	}
 	var out []MountPoint
-	binds := map[string]bind{}
-	for _, spec := range c.HostConfig.Binds {
-		b, err := parseBind(spec)
-		if err != nil {
-			return nil, err
-		}
-		binds[filepath.Clean(b.Destination)] = b
+	for _, b := range list {
 		if !b.Named {
 			out = append(out, MountPoint{Type: "bind", Source: b.Source, Destination: b.Destination, Mode: b.Mode, RW: !b.ReadOnly})
 		}
 	}
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT volume, destination FROM container_volumes WHERE container_id = ?`, c.ID)
+	uses, err := s.volumesOf(ctx, c.ID)
 	if err != nil {
-		return nil, fmt.Errorf("read volumes of %s: %w", shortID(c.ID), err)
+		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var name, dest string
-		if err := rows.Scan(&name, &dest); err != nil {
-			return nil, err
-		}
-		m := MountPoint{Type: "volume", Name: name, Source: s.volumePath(name), Destination: dest, RW: true}
-		if b, ok := binds[filepath.Clean(dest)]; ok {
+	for _, u := range uses {
+		m := MountPoint{Type: "volume", Name: u.name, Source: s.volumePath(u.name), Destination: u.destination, RW: true}
+		if b, ok := byDest[filepath.Clean(u.destination)]; ok {
 			// A named volume: Docker shows its mode, "z" by default.
 			m.Mode, m.RW = b.Mode, !b.ReadOnly
 			if m.Mode == "" {
@@ -238,9 +255,6 @@ func (s *Service) mountPoints(ctx context.Context, c *Container) ([]MountPoint, 
 			}
 		}
 		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Destination < out[j].Destination })
 	return out, nil
