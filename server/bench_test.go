@@ -12,13 +12,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencontainers/go-digest"
 	"github.com/skiff-dev/skiff/engine"
 	"github.com/skiff-dev/skiff/engine/testimage"
 )
 
-// seedImages fills a new data root with n tagged images: one imported base
-// and n-1 children of it, as a build leaves them.
-func seedImages(b *testing.B, n int) string {
+// seedDataRoot opens a new data root, imports the busybox test image into
+// it (tagged when tag is not ""), lets fill add to it, and closes it.
+func seedDataRoot(b *testing.B, tag string, fill func(ctx context.Context, eng *engine.Engine, base digest.Digest)) string {
 	b.Helper()
 	root := b.TempDir()
 	ctx := context.Background()
@@ -27,19 +28,33 @@ func seedImages(b *testing.B, n int) string {
 		b.Fatal(err)
 	}
 	defer eng.Close()
-	base, err := eng.ImageImport(ctx, bytes.NewReader(testimage.Rootfs(b)), engine.ImageImportOptions{Source: "-"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	for i := 1; i < n; i++ {
-		tag, _ := engine.ParseImageTag(fmt.Sprintf("app%d:v1", i))
-		opts := engine.ImageChildOptions{Parent: base, CreatedBy: fmt.Sprintf("step %d", i)}
-		opts.Tags = append(opts.Tags, tag)
-		if _, err := eng.ImageCreateChild(ctx, opts); err != nil {
+	opts := engine.ImageImportOptions{Source: "-"}
+	if tag != "" {
+		if opts.Tag, err = engine.ParseImageTag(tag); err != nil {
 			b.Fatal(err)
 		}
 	}
+	base, err := eng.ImageImport(ctx, bytes.NewReader(testimage.Rootfs(b)), opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fill(ctx, eng, base)
 	return root
+}
+
+// seedImages fills a new data root with n tagged images: one imported base
+// and n-1 children of it, as a build leaves them.
+func seedImages(b *testing.B, n int) string {
+	return seedDataRoot(b, "", func(ctx context.Context, eng *engine.Engine, base digest.Digest) {
+		for i := 1; i < n; i++ {
+			tag, _ := engine.ParseImageTag(fmt.Sprintf("app%d:v1", i))
+			opts := engine.ImageChildOptions{Parent: base, CreatedBy: fmt.Sprintf("step %d", i)}
+			opts.Tags = append(opts.Tags, tag)
+			if _, err := eng.ImageCreateChild(ctx, opts); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 // BenchmarkListImages1000 lists 1,000 images through the API on the unix
