@@ -34,12 +34,50 @@ func Apply(ctx context.Context, dir string, r io.Reader) (int64, error) {
 	if err != nil {
 		return 0, &os.PathError{Op: "open layer dir", Path: dir, Err: err}
 	}
+	return apply(ctx, root, r, ApplyOptions{})
+}
+
+// ApplyOptions adapt ApplyAt to tar archives that are not image layers: a
+// build context, or an archive that ADD unpacks into an image.
+type ApplyOptions struct {
+	// Plain unpacks .wh.* entries as the ordinary files they are in such
+	// archives, instead of turning them into overlayfs whiteouts; errors
+	// name entries "archive entry" instead of "layer entry".
+	Plain bool
+	// NoDevices refuses character and block device entries.
+	NoDevices bool
+	// InRoot follows the symlinks met in an entry's parent directories as if
+	// the directory unpacked into were "/", as tar run in a chroot there
+	// would (which is how Docker unpacks ADD's archives: a Debian image's
+	// /lib -> usr/lib takes an archive's lib/x). Without it, writing through
+	// any symlink is refused. Either way nothing is written outside the
+	// directory and an entry's own name is never followed: an existing
+	// symlink there is replaced.
+	InRoot bool
+}
+
+// ApplyAt is Apply into the open directory dir, with opts. dir stays open.
+func ApplyAt(ctx context.Context, dir *os.File, r io.Reader, opts ApplyOptions) (int64, error) {
+	root, err := unix.FcntlInt(dir.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return 0, &os.PathError{Op: "dup", Path: dir.Name(), Err: err}
+	}
+	return apply(ctx, root, r, opts)
+}
+
+// apply unpacks r into the directory root, which it closes.
+func apply(ctx context.Context, root int, r io.Reader, opts ApplyOptions) (int64, error) {
 	a := &applier{
 		ctx:      ctx,
 		root:     root,
+		opts:     opts,
+		noun:     "layer",
 		parent:   openDir{fd: -1},
 		dirTimes: make(map[string][]unix.Timespec),
 		buf:      make([]byte, 1<<20),
+	}
+	if opts.Plain {
+		a.noun = "archive"
 	}
 	defer a.close()
 	if err := a.applyAll(tar.NewReader(r)); err != nil {
@@ -52,6 +90,9 @@ func Apply(ctx context.Context, dir string, r io.Reader) (int64, error) {
 type applier struct {
 	ctx  context.Context
 	root int // the layer directory
+	opts ApplyOptions
+	// noun names what is unpacked in errors: "layer" or "archive".
+	noun string
 	// parent caches the last parent directory opened: most entries share one.
 	parent openDir
 	// dirTimes holds directory times to set at the end, since creating
@@ -91,10 +132,10 @@ func (a *applier) applyAll(tr *tar.Reader) error {
 			break
 		}
 		if err != nil {
-			return readError(err)
+			return a.readError(err)
 		}
 		if err := a.applyEntry(hdr, tr); err != nil {
-			return fmt.Errorf("layer entry %q: %w", hdr.Name, err)
+			return fmt.Errorf("%s entry %q: %w", a.noun, hdr.Name, err)
 		}
 	}
 	return a.setDirTimes()
@@ -102,30 +143,35 @@ func (a *applier) applyAll(tr *tar.Reader) error {
 
 // readError describes a failure to read the archive, classifying a truncated
 // or malformed tar as bad input rather than an I/O failure of r.
-func readError(err error) error {
+func (a *applier) readError(err error) error {
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, tar.ErrHeader) {
-		return fmt.Errorf("read layer tar: %w: %w", invalid("truncated or corrupt archive"), err)
+		return fmt.Errorf("read %s tar: %w: %w", a.noun, invalid("truncated or corrupt archive"), err)
 	}
-	return fmt.Errorf("read layer tar: %w", err)
+	return fmt.Errorf("read %s tar: %w", a.noun, err)
 }
 
 func (a *applier) applyEntry(hdr *tar.Header, content io.Reader) error {
-	name, err := cleanName(hdr.Name)
+	name, err := cleanName(hdr.Name, a.noun)
 	if err != nil {
 		return err
 	}
-	if hdr.Typeflag == tar.TypeXGlobalHeader || isAUFSMetadata(name) {
+	if hdr.Typeflag == tar.TypeXGlobalHeader {
 		return nil // describes the archive, not a file
 	}
 	base := path.Base(name)
-	if strings.HasPrefix(base, whiteoutPrefix) {
-		return a.applyWhiteout(hdr, path.Dir(name), base)
+	if !a.opts.Plain {
+		if isAUFSMetadata(name) {
+			return nil
+		}
+		if strings.HasPrefix(base, whiteoutPrefix) {
+			return a.applyWhiteout(hdr, path.Dir(name), base)
+		}
 	}
-	if err := validateHeader(hdr); err != nil {
+	if err := a.validateHeader(hdr); err != nil {
 		return err
 	}
 	if name == "." {
-		return applyRoot(hdr)
+		return a.applyRoot(hdr)
 	}
 	parent, err := a.parentDir(path.Dir(name))
 	if err != nil {
@@ -156,11 +202,14 @@ func (a *applier) applyEntry(hdr *tar.Header, content io.Reader) error {
 	return e.setMetadata()
 }
 
-// validateHeader rejects entries Apply cannot create faithfully, before
-// anything is written for them.
-func validateHeader(hdr *tar.Header) error {
+// validateHeader rejects entries Apply cannot create faithfully, or must not
+// create, before anything is written for them.
+func (a *applier) validateHeader(hdr *tar.Header) error {
 	switch hdr.Typeflag {
 	case tar.TypeChar, tar.TypeBlock:
+		if a.opts.NoDevices {
+			return invalid("device nodes are not allowed")
+		}
 		if hdr.Devmajor < 0 || hdr.Devmajor > maxDevMajor || hdr.Devminor < 0 || hdr.Devminor > maxDevMinor {
 			return invalid("device number %d:%d out of range", hdr.Devmajor, hdr.Devminor)
 		}
@@ -177,9 +226,9 @@ func validateHeader(hdr *tar.Header) error {
 // applyRoot handles an entry naming the layer root, such as the "./" many
 // tars start with. Like Docker and containerd, Apply leaves the root's
 // metadata alone: the store decides it.
-func applyRoot(hdr *tar.Header) error {
+func (a *applier) applyRoot(hdr *tar.Header) error {
 	if hdr.Typeflag != tar.TypeDir {
-		return invalid("entry would replace the layer root")
+		return invalid("entry would replace the %s root", a.noun)
 	}
 	return nil
 }
@@ -241,7 +290,7 @@ func (a *applier) makeDir(e entry) error {
 }
 
 func (a *applier) makeHardlink(e entry) error {
-	target, err := cleanLinkTarget(e.hdr.Linkname)
+	target, err := cleanLinkTarget(e.hdr.Linkname, a.noun)
 	if err != nil {
 		return err
 	}
@@ -256,7 +305,7 @@ func (a *applier) makeHardlink(e entry) error {
 		err = a.create(e, func() error { return unix.Linkat(targetDir, path.Base(target), e.parent, e.base, 0) })
 	}
 	if errors.Is(err, unix.ENOENT) {
-		return invalid("link target %q does not exist in the layer", e.hdr.Linkname)
+		return invalid("link target %q does not exist in the %s", e.hdr.Linkname, a.noun)
 	}
 	if err != nil {
 		return fmt.Errorf("link to %q: %w", e.hdr.Linkname, err)
@@ -301,7 +350,7 @@ func (a *applier) copyContent(f *os.File, content io.Reader) (int64, error) {
 			return written, nil
 		}
 		if readErr != nil {
-			return written, readError(readErr)
+			return written, a.readError(readErr)
 		}
 	}
 }

@@ -273,10 +273,10 @@ func TestApplyReplacesSymlinksNotTheirTargets(t *testing.T) {
 }
 
 func TestCleanNameRejectsNUL(t *testing.T) {
-	if _, err := cleanName("a\x00b"); err == nil || !strings.Contains(err.Error(), "NUL") {
+	if _, err := cleanName("a\x00b", "layer"); err == nil || !strings.Contains(err.Error(), "NUL") {
 		t.Errorf("cleanName with NUL: err = %v, want one mentioning NUL", err)
 	}
-	if _, err := cleanLinkTarget("a\x00b"); err == nil || !strings.Contains(err.Error(), "NUL") {
+	if _, err := cleanLinkTarget("a\x00b", "layer"); err == nil || !strings.Contains(err.Error(), "NUL") {
 		t.Errorf("cleanLinkTarget with NUL: err = %v, want one mentioning NUL", err)
 	}
 }
@@ -286,7 +286,7 @@ func TestCleanNameAcceptsHarmlessForms(t *testing.T) {
 		"./a/b": "a/b", "a/b/": "a/b", "a//b": "a/b", "a/../b": "b", "./": ".", "": ".",
 	}
 	for in, want := range tests {
-		if got, err := cleanName(in); err != nil || got != want {
+		if got, err := cleanName(in, "layer"); err != nil || got != want {
 			t.Errorf("cleanName(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}

@@ -15,12 +15,16 @@ import (
 // Low-level helpers working relative to directory file descriptors, so that
 // no path is ever resolved through a symlink.
 
-// openBeneath opens the directory name (relative, cleaned) beneath dirfd,
-// refusing to follow any symlink on the way.
-func openBeneath(dirfd int, name string) (int, error) {
+// openDirAt opens the directory name (relative, cleaned) beneath dirfd. A
+// layer refuses to follow any symlink on the way; an archive unpacked with
+// ApplyOptions.InRoot follows them as if dirfd were the root.
+func (a *applier) openDirAt(dirfd int, name string) (int, error) {
 	how := unix.OpenHow{
 		Flags:   unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+	}
+	if a.opts.InRoot {
+		how.Resolve = unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS
 	}
 	var err error
 	// openat2 returns EAGAIN when a concurrent rename may have raced with the
@@ -29,20 +33,20 @@ func openBeneath(dirfd int, name string) (int, error) {
 		var fd int
 		fd, err = unix.Openat2(dirfd, name, &how)
 		if err != unix.EAGAIN && err != unix.EINTR {
-			return fd, openError(name, err)
+			return fd, a.openError(name, err)
 		}
 	}
-	return -1, openError(name, err)
+	return -1, a.openError(name, err)
 }
 
-func openError(name string, err error) error {
+func (a *applier) openError(name string, err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, unix.ELOOP):
+	case errors.Is(err, unix.ELOOP) && !a.opts.InRoot:
 		return invalid("write through symlink (in %q)", name)
 	case errors.Is(err, unix.EXDEV):
-		return invalid("path escapes the layer (%q)", name)
+		return invalid("path escapes the %s (%q)", a.noun, name)
 	case errors.Is(err, unix.ENOTDIR):
 		return invalid("%q is not a directory", name)
 	}

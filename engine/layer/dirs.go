@@ -3,7 +3,7 @@ package layer
 import (
 	"errors"
 	"fmt"
-	"strings"
+	"path"
 
 	"golang.org/x/sys/unix"
 )
@@ -34,7 +34,7 @@ func (a *applier) openDir(name string, create bool) (int, error) {
 	if name == "." {
 		return a.root, nil
 	}
-	fd, err := openBeneath(a.root, name)
+	fd, err := a.openDirAt(a.root, name)
 	if create && errors.Is(err, unix.ENOENT) {
 		return a.mkdirAll(name)
 	}
@@ -48,48 +48,56 @@ func (a *applier) closeDir(fd int) {
 }
 
 // mkdirAll opens name beneath the layer root one component at a time,
-// creating those missing.
+// creating those missing. Each prefix is opened from the root, so that with
+// ApplyOptions.InRoot a symlink on the way resolves as in the root, not in
+// the directory holding it.
 func (a *applier) mkdirAll(name string) (int, error) {
 	fd := a.root
-	for component := range strings.SplitSeq(name, "/") {
-		next, err := openOrMkdir(fd, component)
+	for i := range len(name) + 1 {
+		if i < len(name) && name[i] != '/' {
+			continue
+		}
+		child, err := a.openOrMkdir(fd, name[:i])
 		a.closeDir(fd)
 		if err != nil {
 			return -1, err
 		}
-		fd = next
+		fd = child
 	}
 	return fd, nil
 }
 
-func openOrMkdir(dirfd int, name string) (int, error) {
-	fd, err := openBeneath(dirfd, name)
+// openOrMkdir opens the directory prefix (relative to the root), creating it
+// in parent, the directory holding it, if it is missing.
+func (a *applier) openOrMkdir(parent int, prefix string) (int, error) {
+	fd, err := a.openDirAt(a.root, prefix)
 	if !errors.Is(err, unix.ENOENT) {
 		return fd, err
 	}
-	err = unix.Mkdirat(dirfd, name, 0o755)
+	base := path.Base(prefix)
+	err = unix.Mkdirat(parent, base, 0o755)
 	if err == nil {
 		// mkdirat applies the umask; implied directories are 0755 as in Docker.
-		err = unix.Fchmodat(dirfd, name, 0o755, 0)
+		err = unix.Fchmodat(parent, base, 0o755, 0)
 	}
 	if err != nil && !errors.Is(err, unix.EEXIST) {
-		return -1, fmt.Errorf("create parent directory %q: %w", name, err)
+		return -1, fmt.Errorf("create parent directory %q: %w", prefix, err)
 	}
-	return openBeneath(dirfd, name)
+	return a.openDirAt(a.root, prefix)
 }
 
 // setDirTimes sets the times of the directory entries, now that nothing more
 // will be created in them.
 func (a *applier) setDirTimes() error {
 	for name, ts := range a.dirTimes {
-		fd, err := openBeneath(a.root, name)
+		fd, err := a.openDirAt(a.root, name)
 		if err != nil {
-			return fmt.Errorf("layer entry %q: set times: %w", name, err)
+			return fmt.Errorf("%s entry %q: set times: %w", a.noun, name, err)
 		}
 		err = unix.UtimesNanoAt(fd, "", ts, unix.AT_EMPTY_PATH)
 		unix.Close(fd)
 		if err != nil {
-			return fmt.Errorf("layer entry %q: set times: %w", name, err)
+			return fmt.Errorf("%s entry %q: set times: %w", a.noun, name, err)
 		}
 	}
 	return nil

@@ -52,4 +52,10 @@
 // trusted.overlay.opaque=y on "dir". Apply keeps owners, modes (setuid
 // included), times, devices and other extended attributes as the tar says: it
 // must run as root.
+//
+// ApplyAt unpacks, with the same care, tar archives that are not layers: a
+// build context, or an archive that ADD unpacks into an image. Its
+// [ApplyOptions] keep .wh.* entries as plain files, refuse devices, or
+// resolve symlinks in entries' parent directories inside the target as if it
+// were the root.
 package layer

@@ -21,41 +21,42 @@ func invalid(format string, args ...any) error {
 	return errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf(format, args...))
 }
 
-// cleanName returns an entry name as a clean path relative to the layer root
-// ("." for the root itself). Names that are absolute, contain NUL or climb out
-// of the layer are rejected rather than rewritten: a layer that has them is
-// broken or hostile.
-func cleanName(name string) (string, error) {
+// cleanName returns an entry name as a clean path relative to the root of
+// what is unpacked (a "layer" or an "archive", which errors name) ("." for the
+// root itself). Names that are absolute, contain NUL or climb out of the root
+// are rejected rather than rewritten: an archive that has them is broken or
+// hostile.
+func cleanName(name, root string) (string, error) {
 	if strings.ContainsRune(name, 0) {
 		return "", invalid("name contains NUL")
 	}
 	if path.IsAbs(name) {
 		return "", invalid("absolute path")
 	}
-	return cleanRelative(name)
+	return cleanRelative(name, root)
 }
 
 // cleanLinkTarget returns a hard link target as a clean path relative to the
-// layer root. Absolute targets such as "/bin/busybox" mean the file of that
-// name in the layer, as in Docker.
-func cleanLinkTarget(target string) (string, error) {
+// root. Absolute targets such as "/bin/busybox" mean the file of that name in
+// the layer, as in Docker.
+func cleanLinkTarget(target, root string) (string, error) {
 	if strings.ContainsRune(target, 0) {
 		return "", invalid("link target contains NUL")
 	}
-	clean, err := cleanRelative(strings.TrimLeft(target, "/"))
+	clean, err := cleanRelative(strings.TrimLeft(target, "/"), root)
 	if err != nil {
-		return "", invalid("link target %q: path escapes the layer", target)
+		return "", invalid("link target %q: path escapes the %s", target, root)
 	}
 	if clean == "." {
-		return "", invalid("link target %q is the layer root", target)
+		return "", invalid("link target %q is the %s root", target, root)
 	}
 	return clean, nil
 }
 
-func cleanRelative(name string) (string, error) {
+func cleanRelative(name, root string) (string, error) {
 	clean := path.Clean(name)
 	if clean == ".." || strings.HasPrefix(clean, "../") {
-		return "", invalid("path escapes the layer")
+		return "", invalid("path escapes the %s", root)
 	}
 	return clean, nil
 }
