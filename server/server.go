@@ -33,6 +33,7 @@ import (
 type Backend interface {
 	dockerapi.Backend
 	skiffapi.Backend
+	EngineBuilds
 	TokenChecker
 }
 
@@ -58,6 +59,7 @@ type Server struct {
 	mu        sync.Mutex
 	listeners []net.Listener
 	ready     chan struct{}
+	base      context.Context // Serve's context, once serving
 }
 
 // New builds the server.
@@ -66,15 +68,16 @@ func New(backend Backend, cfg Config) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, log: log, ready: make(chan struct{})}
+	s := &Server{cfg: cfg, log: log, ready: make(chan struct{}), base: context.Background()}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
 	// Authentication comes first: an unauthenticated client learns nothing,
 	// not even which API versions exist.
 	e.Pre(s.recoverPanics, responseHeaders(cfg.Version), requireToken(backend, log), apiVersion)
-	dockerapi.Register(e, backend, dockerapi.Options{Version: cfg.Version})
-	skiffapi.Register(e, backend)
+	builds := buildsByID{backend}
+	dockerapi.Register(e, backend, builds, dockerapi.Options{Version: cfg.Version})
+	skiffapi.Register(e, backend, builds, skiffapi.Options{BaseContext: s.baseContext})
 	serveDashboard(e, cfg.Dashboard)
 	s.echo = e
 	return s
@@ -100,7 +103,7 @@ func (s *Server) Addrs() []net.Addr {
 // Serve listens and serves until ctx is done, then shuts down gracefully:
 // new connections are refused, requests in flight get a few seconds to end.
 func (s *Server) Serve(ctx context.Context) error {
-	if err := s.listen(); err != nil {
+	if err := s.listen(ctx); err != nil {
 		return err
 	}
 	close(s.ready)
@@ -133,10 +136,11 @@ func (s *Server) Serve(ctx context.Context) error {
 	return nil
 }
 
-// listen opens the configured listeners.
-func (s *Server) listen() error {
+// listen opens the configured listeners; ctx becomes the base context.
+func (s *Server) listen(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.base = ctx
 	if s.cfg.Socket != "" {
 		l, err := listenUnix(s.cfg.Socket)
 		if err != nil {
@@ -155,6 +159,14 @@ func (s *Server) listen() error {
 		s.listeners = append(s.listeners, l)
 	}
 	return nil
+}
+
+// baseContext is the context of work detached from its request, such as a
+// build started by an upload: it ends when Serve's does.
+func (s *Server) baseContext() context.Context {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.base
 }
 
 type ctxKey int

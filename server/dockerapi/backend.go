@@ -64,6 +64,19 @@ type ContainerBackend interface {
 	VolumeRemove(ctx context.Context, name string, force bool) error
 }
 
+// BuildBackend runs Dockerfile builds. A build is named by its ID: the
+// server adapts the engine's *Build to this (server/builds.go), which keeps
+// the handlers testable with a fake.
+type BuildBackend interface {
+	// BuildStart reads the build context from src and starts the build;
+	// cancelling ctx cancels the build.
+	BuildStart(ctx context.Context, src io.Reader, opts engine.BuildOptions) (id string, err error)
+	// BuildFollow calls fn with a build's messages so far, then the live
+	// ones until the build ends.
+	BuildFollow(ctx context.Context, id string, fn func(engine.BuildMessage) error) error
+	BuildCancel(ctx context.Context, id string) error
+}
+
 // ImageBackend stores images.
 type ImageBackend interface {
 	ImageList(ctx context.Context, opts engine.ImageListOptions) ([]engine.ImageSummary, error)
@@ -83,7 +96,7 @@ type Options struct {
 }
 
 // Register adds the Docker API routes to e.
-func Register(e *echo.Echo, b Backend, opts Options) {
+func Register(e *echo.Echo, b Backend, builds BuildBackend, opts Options) {
 	sys := &systemRoutes{b: b, version: opts.Version}
 	e.GET("/_ping", sys.ping)
 	e.HEAD("/_ping", sys.ping)
@@ -105,4 +118,5 @@ func Register(e *echo.Echo, b Backend, opts Options) {
 	(&execRoutes{b: b}).register(e)
 	(&volumeRoutes{b: b}).register(e)
 	e.GET("/events", eventsHandler(b))
+	(&buildRoutes{b: builds}).register(e)
 }

@@ -28,13 +28,18 @@ func newJSONStream(c echo.Context) *jsonStream {
 	return &jsonStream{c: c, enc: json.NewEncoder(c.Response())}
 }
 
-// send writes one message, starting the response with status 200 first.
-func (s *jsonStream) send(v any) error {
+// begin starts the response with status 200, if not yet done.
+func (s *jsonStream) begin() {
 	if !s.started {
 		s.started = true
 		s.c.Response().Header().Set(echo.HeaderContentType, "application/json")
 		s.c.Response().WriteHeader(http.StatusOK)
 	}
+}
+
+// send writes one message, starting the response first.
+func (s *jsonStream) send(v any) error {
+	s.begin()
 	if err := s.enc.Encode(v); err != nil {
 		return err
 	}

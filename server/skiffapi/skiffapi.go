@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/skiff-dev/skiff/engine"
+	"github.com/skiff-dev/skiff/server/dockerapi"
 	"github.com/skiff-dev/skiff/server/wire"
 )
 
@@ -18,10 +19,27 @@ type Backend interface {
 	ImageTree(ctx context.Context) ([]*engine.ImageTreeNode, error)
 }
 
+// BuildBackend runs and records Dockerfile builds.
+type BuildBackend interface {
+	dockerapi.BuildBackend
+	// BuildList returns the recorded builds, newest first.
+	BuildList(ctx context.Context) ([]engine.BuildRecord, error)
+	BuildInspect(ctx context.Context, id string) (*engine.BuildRecord, error)
+}
+
+// Options configure the /skiff/ routes.
+type Options struct {
+	// BaseContext is the context of work that outlives its request, such
+	// as a build started by an upload: it ends when the daemon stops
+	// serving. Nil is context.Background.
+	BaseContext func() context.Context
+}
+
 // Register adds the /skiff/ routes to e.
-func Register(e *echo.Echo, b Backend) {
+func Register(e *echo.Echo, b Backend, builds BuildBackend, opts Options) {
 	g := e.Group("/skiff")
 	g.GET("/images/tree", func(c echo.Context) error { return imageTree(c, b) })
+	newBuildRoutes(builds, opts.BaseContext).register(g)
 }
 
 // GET /skiff/images/tree
