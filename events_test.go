@@ -130,7 +130,9 @@ func TestEventsAndSmallerLifecycleCommands(t *testing.T) {
 		var out string
 		waitFor(t, "both processes", func() bool {
 			out = mustSucceed(t, "top", d.docker("top", id))
-			return strings.Count(out, "\n") == 3
+			// Once forked, the second process reads "sh -c ..." until it
+			// has exec'd sleep.
+			return strings.Count(out, "\n") == 3 && strings.Contains(out, "sleep 1000")
 		})
 		lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 		if !regexp.MustCompile(`^UID +PID +PPID +C +STIME +TTY +TIME +CMD$`).MatchString(lines[0]) {

@@ -19,5 +19,8 @@ func main() {
 	// container's init; those roles are decided before anything else runs.
 	runtime.MaybeReexec()
 	monitor.MaybeReexec()
+	// The daemon keeps a monitor on standby for its next container; other
+	// commands start no monitor, so this costs them nothing.
+	monitor.KeepStandby()
 	os.Exit(cli.Main(version, newServeCommand()))
 }

@@ -36,6 +36,13 @@
 //
 // # Starting: the sync socket
 //
+// A daemon that called KeepStandby has a monitor started ahead of its next
+// container ("skiff monitor --standby <room>"), the ~4 ms of a Go process's
+// start behind it: Start writes monitor.json and hands that monitor <dir>
+// and monitor.log on fd 3 (an "assign" packet with the log as SCM_RIGHTS);
+// it rewrites its command line to "skiff monitor <dir>" and goes on as
+// below. Start then has the next one launched (standby.go).
+//
 // If a monitor still answers in <dir>, Start refuses (errdefs.ErrConflict)
 // unless that monitor's container has exited and it is finishing (its
 // Client was closed a moment ago: docker stop, then docker start): then it
@@ -183,7 +190,8 @@
 //
 // # Files
 //
-// Daemon side: start.go (Start), client.go (Client, Connect), stream.go
+// Daemon side: start.go (Start), standby.go (KeepStandby, and the
+// standby's side too), client.go (Client, Connect), stream.go
 // (Stream, ExecSession), files.go (ReadExit). Monitor side: monitor.go (the
 // process's lifecycle), server.go (requests, attach), output.go and ring.go
 // (the output's fan-out), exec.go (exec'd processes), stdio.go (pipes and

@@ -42,6 +42,9 @@ func MaybeReexec() {
 	if len(os.Args) < 2 || os.Args[1] != Role {
 		return
 	}
+	if len(os.Args) == 4 && os.Args[2] == standbyArg {
+		os.Exit(runStandby())
+	}
 	if len(os.Args) != 3 {
 		fmt.Fprintf(os.Stderr, "usage: %s %s <state-dir>\n", os.Args[0], Role)
 		os.Exit(2)

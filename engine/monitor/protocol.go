@@ -86,7 +86,8 @@ func readLine(r *bufio.Reader, v any) error {
 // syncMsg is a message on the socketpair between Start and the monitor it
 // launched (SOCK_SEQPACKET: one message per packet).
 type syncMsg struct {
-	Type      string     `json:"type"` // syncStarted, syncFailed (monitor → daemon), syncAck (daemon → monitor)
+	Type      string     `json:"type"`          // syncStarted, syncFailed (monitor → daemon), syncAssign, syncAck (daemon → monitor)
+	Dir       string     `json:"dir,omitempty"` // syncAssign: the container's state directory
 	Pid       int        `json:"pid,omitempty"`
 	StartedAt time.Time  `json:"startedAt,omitzero"`
 	Error     *wireError `json:"error,omitempty"`
@@ -96,6 +97,9 @@ const (
 	syncStarted = "started"
 	syncFailed  = "failed"
 	syncAck     = "ack"
+	// syncAssign gives a monitor on standby its container (see
+	// KeepStandby), with its log as SCM_RIGHTS.
+	syncAssign = "assign"
 )
 
 // Docker's stdcopy stream numbers, the first byte of a frame header.
@@ -121,4 +125,3 @@ func frame(stream byte, p []byte) []byte {
 	copy(f[frameHeaderLen:], p)
 	return f
 }
-

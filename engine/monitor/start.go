@@ -77,17 +77,11 @@ func Start(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("write monitor config: %w", err)
 	}
 
-	cmd, syncConn, err := launch(dir)
+	p, err := launch(dir)
 	if err != nil {
 		return nil, fmt.Errorf("start monitor for %s: %w", cfg.ID, err)
 	}
-	// The reaper: it owns cmd, ends when the monitor exits, whether or not
-	// a Client is still around.
-	reaped := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		close(reaped)
-	}()
+	syncConn, reaped := p.conn, p.reaped
 
 	// letGo closes the socket and waits for the monitor to exit: by itself
 	// after a failure it reported, or, not acknowledged, after killing the
@@ -97,7 +91,7 @@ func Start(ctx context.Context, cfg Config) (*Client, error) {
 		select {
 		case <-reaped:
 		case <-time.After(abandonTimeout):
-			cmd.Process.Kill()
+			p.cmd.Process.Kill()
 			<-reaped
 		}
 	}
@@ -212,46 +206,66 @@ func (cfg *Config) validate() error {
 	return nil
 }
 
-// launch re-executes this binary as the monitor of the container in dir,
-// connected to the caller by a SOCK_SEQPACKET socketpair (the monitor's fd
-// 3).
-func launch(dir string) (*exec.Cmd, *net.UnixConn, error) {
+// launch starts the monitor of the container in dir: the one on standby
+// if there is one (see KeepStandby), or a new one.
+func launch(dir string) (*proc, error) {
 	out, err := os.OpenFile(filepath.Join(dir, logFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	defer out.Close()
+	if p := takeStandby(); p != nil {
+		if err := p.assign(dir, out); err == nil {
+			return p, nil
+		}
+		p.conn.Close() // it exits at the EOF, if it has not died already
+	}
+	return launchProc(out, dir)
+}
+
+// launchProc re-executes this binary as a monitor with the arguments args
+// (the state directory, or standbyArg), with out (nil: /dev/null) as its
+// stdout and stderr, connected to the caller by a SOCK_SEQPACKET
+// socketpair (the monitor's fd 3). A goroutine reaps it, whether or not a
+// Client is still around.
+func launchProc(out *os.File, args ...string) (*proc, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return nil, nil, fmt.Errorf("socketpair: %w", err)
+		return nil, fmt.Errorf("socketpair: %w", err)
 	}
 	ours, theirs := os.NewFile(uintptr(fds[0]), "monitor-sync"), os.NewFile(uintptr(fds[1]), "monitor-sync")
 	defer ours.Close()
 	defer theirs.Close()
 	conn, err := net.FileConn(ours) // a dup: ours is closed on return
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 
 	cmd := &exec.Cmd{
 		// /proc/self/exe is the running binary even if its file was
 		// replaced or removed since.
 		Path:       "/proc/self/exe",
-		Args:       []string{os.Args[0], Role, dir},
+		Args:       append([]string{os.Args[0], Role}, args...),
 		Dir:        "/", // pin no directory of the caller
-		Stdout:     out,
-		Stderr:     out,
 		ExtraFiles: []*os.File{theirs},
 		// A session (and so a process group) of its own: no signal sent
 		// to the daemon's group or terminal reaches it. No Pdeathsig: the
 		// monitor outlives the daemon.
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
 	}
+	if out != nil {
+		cmd.Stdout, cmd.Stderr = out, out
+	}
 	if err := cmd.Start(); err != nil {
 		conn.Close()
-		return nil, nil, err
+		return nil, err
 	}
-	return cmd, conn.(*net.UnixConn), nil
+	p := &proc{cmd: cmd, conn: conn.(*net.UnixConn), reaped: make(chan struct{})}
+	go func() { // ends when the monitor exits
+		cmd.Wait()
+		close(p.reaped)
+	}()
+	return p, nil
 }
 
 // readSyncCtx reads one sync message, giving up when ctx ends.

@@ -1,0 +1,250 @@
+package monitor
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// A monitor on standby is started before its container is known: a
+// monitor spends about 4 ms starting (the Go runtime and the package
+// initialisers of the whole skiff binary) before it can do anything, and a
+// daemon that keeps one waiting takes that off the start of its next
+// container. Start hands it the container's state directory and its log on
+// the sync socket (syncAssign, with monitor.log as SCM_RIGHTS); from there
+// on it is a monitor like any other. It waits with nothing open but the
+// sync socket, and exits when that closes (the daemon exited or dropped it).
+
+// standbyArg is os.Args[2] of a monitor on standby, followed by
+// standbyRoom: its command line is rewritten to "skiff monitor <dir>" once
+// it has a container, and the room is what the new one may take.
+const standbyArg = "--standby"
+
+// standbyRoom is the size of the placeholder argument that reserves the
+// room of the rewritten command line.
+const standbyRoom = 512
+
+// proc is a launched monitor process: the daemon's end of its sync socket,
+// and a channel closed once it has exited and been reaped.
+type proc struct {
+	cmd    *exec.Cmd
+	conn   *net.UnixConn
+	reaped chan struct{}
+}
+
+// standbys holds the process's monitor on standby, if KeepStandby enabled
+// one.
+var standbys struct {
+	mu      sync.Mutex
+	enabled bool
+	next    *proc // nil while none is ready
+	filling bool  // a launch of the next one is under way
+}
+
+// KeepStandby makes Start keep one monitor on standby from its first call
+// on, and returns a function that drops it and stops keeping one. A daemon
+// calls it once; the monitor on standby costs an idle process of about 4
+// MB.
+func KeepStandby() (stop func()) {
+	standbys.mu.Lock()
+	standbys.enabled = true
+	standbys.mu.Unlock()
+	return func() {
+		standbys.mu.Lock()
+		p := standbys.next
+		standbys.enabled, standbys.next = false, nil
+		standbys.mu.Unlock()
+		if p != nil {
+			p.conn.Close() // it exits at the EOF
+			<-p.reaped
+		}
+	}
+}
+
+// takeStandby returns the monitor on standby, if there is one, and has the
+// next one launched.
+func takeStandby() *proc {
+	standbys.mu.Lock()
+	defer standbys.mu.Unlock()
+	if !standbys.enabled {
+		return nil
+	}
+	p := standbys.next
+	standbys.next = nil
+	if !standbys.filling {
+		standbys.filling = true
+		go fillStandby()
+	}
+	return p
+}
+
+// fillStandby launches the next monitor on standby.
+func fillStandby() {
+	p, err := launchProc(nil, standbyArg, strings.Repeat("-", standbyRoom))
+	standbys.mu.Lock()
+	defer standbys.mu.Unlock()
+	standbys.filling = false
+	switch {
+	case err != nil:
+		// Start launches monitors itself meanwhile; the next Start tries
+		// again.
+		fmt.Fprintf(os.Stderr, "skiff: start a monitor on standby: %v\n", err)
+	case !standbys.enabled || standbys.next != nil:
+		p.conn.Close()
+	default:
+		standbys.next = p
+	}
+}
+
+// assign hands the container whose state directory is dir to the monitor
+// on standby p, with out as its stdout and stderr.
+func (p *proc) assign(dir string, out *os.File) error {
+	if len(dir) > standbyRoom {
+		return fmt.Errorf("state directory %s is too long for a monitor on standby", dir)
+	}
+	b, err := json.Marshal(syncMsg{Type: syncAssign, Dir: dir})
+	if err != nil {
+		return err
+	}
+	_, _, err = p.conn.WriteMsgUnix(b, unix.UnixRights(int(out.Fd())), nil)
+	return err
+}
+
+// runStandby is a monitor on standby: it waits for its container, then
+// runs as its monitor. The daemon closing the socket first ends it.
+func runStandby() int {
+	dir, err := awaitAssignment()
+	if err != nil {
+		if !errors.Is(err, errNoAssignment) {
+			fmt.Fprintf(os.Stderr, "skiff monitor on standby: %v\n", err)
+		}
+		return 0
+	}
+	if err := nameProcess(dir); err != nil {
+		fmt.Fprintf(os.Stderr, "skiff monitor on standby: %v\n", err)
+	}
+	return run(dir)
+}
+
+// errNoAssignment: the daemon closed the sync socket of a monitor on
+// standby.
+var errNoAssignment = errors.New("closed before a container was assigned")
+
+// awaitAssignment reads the syncAssign message from the sync socket, makes
+// the log it carries the process's stdout and stderr, and returns the
+// state directory.
+func awaitAssignment() (string, error) {
+	buf := make([]byte, 64<<10)
+	oob := make([]byte, unix.CmsgSpace(4))
+	var n, oobn int
+	err := ignoringEINTR(func() (err error) {
+		n, oobn, _, _, err = unix.Recvmsg(syncFd, buf, oob, unix.MSG_CMSG_CLOEXEC)
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("read the assignment: %w", err)
+	}
+	if n == 0 {
+		return "", errNoAssignment
+	}
+	logFd, err := receivedFd(oob[:oobn])
+	if err != nil {
+		return "", err
+	}
+	defer unix.Close(logFd)
+	var m syncMsg
+	if err := json.Unmarshal(buf[:n], &m); err != nil || m.Type != syncAssign || m.Dir == "" {
+		return "", fmt.Errorf("unexpected assignment %q (%v)", buf[:n], err)
+	}
+	for _, fd := range []int{1, 2} {
+		if err := unix.Dup3(logFd, fd, 0); err != nil {
+			return "", fmt.Errorf("redirect fd %d to the monitor's log: %w", fd, err)
+		}
+	}
+	return m.Dir, nil
+}
+
+// receivedFd is the one descriptor an SCM_RIGHTS control message carries.
+func receivedFd(oob []byte) (int, error) {
+	cmsgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil || len(cmsgs) != 1 {
+		return -1, fmt.Errorf("assignment without the log's descriptor (%v)", err)
+	}
+	fds, err := unix.ParseUnixRights(&cmsgs[0])
+	if err != nil || len(fds) != 1 {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		return -1, fmt.Errorf("assignment without the log's descriptor (%v)", err)
+	}
+	return fds[0], nil
+}
+
+// nameProcess rewrites the process's command line, in the room its
+// placeholder argument reserved, to the one a monitor launched for dir
+// has: "skiff monitor <dir>". The daemon recognises a container's monitor
+// by it (a pid may have been reused), and people read it in ps.
+func nameProcess(dir string) error {
+	start, end, err := argvBounds()
+	if err != nil {
+		return err
+	}
+	cmdline := []byte(os.Args[0] + "\x00" + Role + "\x00" + dir + "\x00")
+	if len(cmdline) > end-start {
+		return fmt.Errorf("no room for the command line of %s", dir)
+	}
+	// The rest of the area is zeroed: readers of /proc/<pid>/cmdline see
+	// trailing empty arguments at most.
+	cmdline = append(cmdline, make([]byte, end-start-len(cmdline))...)
+	mem, err := os.OpenFile("/proc/self/mem", os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer mem.Close()
+	if _, err := mem.WriteAt(cmdline, int64(start)); err != nil {
+		return fmt.Errorf("rewrite the command line: %w", err)
+	}
+	return nil
+}
+
+// argvBounds returns where the process's argument strings lie in its
+// memory: fields 48 and 49 of /proc/self/stat (arg_start, arg_end).
+func argvBounds() (start, end int, err error) {
+	b, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return 0, 0, err
+	}
+	// The fields after the command name, which may hold spaces and ")".
+	i := strings.LastIndexByte(string(b), ')')
+	fields := strings.Fields(string(b[i+1:]))
+	const argStart = 48 - 3 // fields[0] is field 3
+	if i < 0 || len(fields) <= argStart+1 {
+		return 0, 0, errors.New("unexpected /proc/self/stat")
+	}
+	if start, err = strconv.Atoi(fields[argStart]); err == nil {
+		end, err = strconv.Atoi(fields[argStart+1])
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("parse /proc/self/stat: %w", err)
+	}
+	return start, end, nil
+}
+
+// ignoringEINTR retries fn while it is interrupted by a signal (the Go
+// runtime preempts goroutines with SIGURG).
+func ignoringEINTR(fn func() error) error {
+	for {
+		if err := fn(); err != syscall.EINTR {
+			return err
+		}
+	}
+}
