@@ -265,7 +265,7 @@ func (a *applier) remove(parent int, name, base string) error {
 			}
 		}
 	}
-	return removeAt(parent, base)
+	return RemoveAt(parent, base)
 }
 
 // makeDir creates a directory entry. A directory entry over an existing

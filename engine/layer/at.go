@@ -60,9 +60,10 @@ func isDirAt(dirfd int, name string) bool {
 	return err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR
 }
 
-// removeAt removes name in dirfd, whatever it is, including a directory tree.
-// It never follows symlinks.
-func removeAt(dirfd int, name string) error {
+// RemoveAt removes name (one path component) in the directory dirfd,
+// whatever it is, including a directory tree. It never follows symlinks. A
+// missing name is not an error.
+func RemoveAt(dirfd int, name string) error {
 	err := unix.Unlinkat(dirfd, name, 0)
 	if err == nil || errors.Is(err, unix.ENOENT) {
 		return nil
@@ -88,7 +89,7 @@ func emptyDirAt(dirfd int, name string) error {
 		return err
 	}
 	for _, child := range children {
-		if err := removeAt(fd, child); err != nil {
+		if err := RemoveAt(fd, child); err != nil {
 			return err
 		}
 	}
