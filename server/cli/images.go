@@ -27,6 +27,7 @@ func newImageCommand(cc *cliContext) *cobra.Command {
 		renamed(newRmiCommand(cc), "rm", "rmi", "remove"),
 		renamed(newHistoryCommand(cc), "history"),
 		renamed(newImageInspectCommand(cc), "inspect"),
+		renamed(newBuildCommand(cc), "build"),
 	)
 }
 

@@ -189,6 +189,7 @@ func newRootCommand(cc *cliContext, extra ...*cobra.Command) *cobra.Command {
 		newExportCommand(cc),
 		newEventsCommand(cc),
 		newVolumeCommand(cc),
+		newBuildCommand(cc), newBuildsCommand(cc),
 	)
 	disableFlagsInUseLine(root)
 	root.AddCommand(extra...)
