@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	units "github.com/docker/go-units"
 	"github.com/spf13/cobra"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 
@@ -22,6 +23,8 @@ type daemonConfig struct {
 	socket   string
 	listen   string
 	debug    bool
+	// buildContextLimit caps an uploaded build context, e.g. "2g".
+	buildContextLimit string
 }
 
 func newServeCommand() *cobra.Command {
@@ -41,6 +44,7 @@ func newServeCommand() *cobra.Command {
 	f.StringVar(&cfg.socket, "socket", "/run/skiff.sock", "unix socket of the API (no authentication: its file mode, 0660, is the guard)")
 	f.StringVar(&cfg.listen, "listen", "127.0.0.1:7777", "TCP address of the dashboard and the API (token required); empty to disable")
 	f.BoolVar(&cfg.debug, "debug", false, "log debug messages")
+	f.StringVar(&cfg.buildContextLimit, "build-context-limit", "2g", "largest build context accepted, unpacked (e.g. 500m, 2g)")
 	return cmd
 }
 
@@ -56,11 +60,19 @@ func newLogger(debug bool) *slog.Logger {
 // if not nil, receives the server once it accepts connections.
 func runDaemon(ctx context.Context, cfg daemonConfig, log *slog.Logger, ready chan<- *server.Server) error {
 	start := time.Now()
+	var contextLimit int64
+	if cfg.buildContextLimit != "" {
+		var err error
+		if contextLimit, err = units.RAMInBytes(cfg.buildContextLimit); err != nil || contextLimit <= 0 {
+			return fmt.Errorf("--build-context-limit %q: not a size", cfg.buildContextLimit)
+		}
+	}
 	eng, err := engine.Open(ctx, engine.Config{
-		DataRoot:   cfg.dataRoot,
-		Migrations: migrationsFS(),
-		SQLDriver:  "sqlite",
-		Logger:     log,
+		DataRoot:          cfg.dataRoot,
+		Migrations:        migrationsFS(),
+		SQLDriver:         "sqlite",
+		Logger:            log,
+		BuildContextLimit: contextLimit,
 	})
 	if err != nil {
 		return err

@@ -30,6 +30,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/engine/auth"
+	"github.com/skiff-dev/skiff/engine/build"
 	"github.com/skiff-dev/skiff/engine/container"
 	"github.com/skiff-dev/skiff/engine/content"
 	"github.com/skiff-dev/skiff/engine/events"
@@ -46,6 +47,9 @@ type Config struct {
 	// SQLDriver is the database/sql driver name of SQLite ("sqlite").
 	SQLDriver string
 	Logger    *slog.Logger
+	// BuildContextLimit caps a build context's unpacked size; 0 is the
+	// builder's default.
+	BuildContextLimit int64
 }
 
 // Engine is an open data root and the services over it.
@@ -55,6 +59,7 @@ type Engine struct {
 	db         *store.DB
 	images     *image.Service
 	containers *container.Service
+	builder    *build.Builder
 	events     *events.Bus
 	tokens     *auth.Tokens
 	log        *slog.Logger
@@ -124,6 +129,13 @@ func (e *Engine) open(ctx context.Context, cfg Config) error {
 	}
 	if err := e.containers.Restore(ctx); err != nil {
 		return fmt.Errorf("restore containers: %w", err)
+	}
+	e.builder, err = build.New(ctx, build.Config{
+		DB: db, Images: builderImages{e.images, e}, Containers: e.containers,
+		TmpDir: tmp, ContextLimit: cfg.BuildContextLimit, Logger: e.log,
+	})
+	if err != nil {
+		return err
 	}
 	e.tokens = auth.NewTokens(db)
 	e.id, err = e.daemonID(ctx)

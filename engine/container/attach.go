@@ -13,6 +13,10 @@ import (
 // AttachOptions choose the streams of an attach.
 type AttachOptions struct {
 	Stdin, Stdout, Stderr bool
+	// Waiting, if not nil, is called when an attach to a container that
+	// is not running is in place and waits for the start: from then on, a
+	// start connects it. The builder starts a step's container there.
+	Waiting func()
 }
 
 // pendingAttach is an attach waiting for its container to start.
@@ -52,6 +56,9 @@ func (s *Service) Attach(ctx context.Context, ref string, opts AttachOptions) (*
 	}
 	// Docker reports the attach when it is asked for, before the start.
 	s.publish(c, "attach", nil)
+	if opts.Waiting != nil {
+		opts.Waiting()
+	}
 	removed := s.waitersOf(c.ID).removedChan(s)
 	select {
 	case r := <-p.result:

@@ -31,6 +31,13 @@ type CommitOptions struct {
 	// (the API's JSON body), before Changes.
 	Config *containertypes.Config
 	Pause  bool // freeze a running container while its files are read
+	// ImageConfig, when not nil, is the new image's config, whole: the
+	// builder's, which keeps what a build step's container does not (ONBUILD
+	// triggers, a SHELL) and none of what it adds (build args).
+	ImageConfig *dockerspec.DockerOCIImageConfig
+	// CreatedBy is the history's description of the commit; "" is the
+	// container's command, as Docker's commit.
+	CreatedBy string
 }
 
 // Commit saves a container's changes as a new image whose parent is the
@@ -52,6 +59,9 @@ func (s *Service) Commit(ctx context.Context, ref string, opts CommitOptions) (d
 	if opts.Config != nil {
 		cfg = imageConfigOf(opts.Config)
 	}
+	if opts.ImageConfig != nil {
+		cfg = *opts.ImageConfig
+	}
 	if err := image.ApplyChanges(&cfg, opts.Changes); err != nil {
 		return "", err
 	}
@@ -72,8 +82,7 @@ func (s *Service) Commit(ctx context.Context, ref string, opts CommitOptions) (d
 		Parent: c.ImageID,
 		Layer:  pr,
 		Config: cfg,
-		// As Docker's history of a commit: the container's command.
-		CreatedBy: strings.Join(c.Config.Cmd, " "),
+		CreatedBy: createdBy(c, opts.CreatedBy),
 		Comment:   opts.Comment,
 		Author:    opts.Author,
 		Tags:      tags,
@@ -84,6 +93,15 @@ func (s *Service) Commit(ctx context.Context, ref string, opts CommitOptions) (d
 	}
 	s.publish(c, "commit", map[string]string{"comment": opts.Comment, "imageID": id.String()})
 	return id, nil
+}
+
+// createdBy describes a commit in the image's history: as Docker's commit,
+// the container's command, unless the caller (the builder) says otherwise.
+func createdBy(c *Container, given string) string {
+	if given != "" {
+		return given
+	}
+	return strings.Join(c.Config.Cmd, " ")
 }
 
 // imageConfigOf is the part of a container's config an image keeps.

@@ -118,7 +118,11 @@ func newID() string {
 // exposed ports and volumes add to the image's.
 func mergeImageConfig(req *containertypes.Config, img *dockerImageConfig) *containertypes.Config {
 	c := *req
-	if len(c.Entrypoint) == 0 {
+	// An entrypoint of one empty word (docker run --entrypoint "", and the
+	// builder's RUN steps) clears the image's, keeping the request's Cmd.
+	if len(c.Entrypoint) == 1 && c.Entrypoint[0] == "" {
+		c.Entrypoint = nil
+	} else if len(c.Entrypoint) == 0 {
 		c.Entrypoint = slices.Clone(img.Entrypoint)
 		if len(c.Cmd) == 0 {
 			c.Cmd = slices.Clone(img.Cmd)
