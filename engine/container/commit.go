@@ -79,9 +79,9 @@ func (s *Service) Commit(ctx context.Context, ref string, opts CommitOptions) (d
 		pw.CloseWithError(layer.DiffExcept(ctx, filepath.Join(s.stateDir(c.ID), "upper"), pw, hidden))
 	}()
 	id, err := s.images.CreateChild(ctx, image.ChildOptions{
-		Parent: c.ImageID,
-		Layer:  pr,
-		Config: cfg,
+		Parent:    c.ImageID,
+		Layer:     pr,
+		Config:    cfg,
 		CreatedBy: createdBy(c, opts.CreatedBy),
 		Comment:   opts.Comment,
 		Author:    opts.Author,
