@@ -90,7 +90,8 @@ func TestBuildFromBothCLIs(t *testing.T) {
 func TestFailedBuildFromBothCLIs(t *testing.T) {
 	d := withBusybox(t)
 	dir := writeDockerfile(t, "FROM busybox\nRUN echo before && false\n")
-	const failure = "The command '/bin/sh -c echo before && false' returned a non-zero code: 1\n"
+	// Docker's words, and the line of the Dockerfile.
+	const failure = "The command '/bin/sh -c echo before && false' returned a non-zero code: 1 (Dockerfile line 2)\n"
 
 	for name, res := range map[string]result{
 		"skiff":  d.skiff("build", dir),

@@ -144,6 +144,9 @@ func (e *Engine) open(ctx context.Context, cfg Config) error {
 
 // Close releases the data root.
 func (e *Engine) Close() error {
+	if e.builder != nil {
+		e.builder.Close()
+	}
 	var errs []error
 	if e.db != nil {
 		errs = append(errs, e.db.Close())

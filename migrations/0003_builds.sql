@@ -1,5 +1,7 @@
--- Builds: why a build failed, and the container of its failed step.
+-- Builds: why a build failed (a failed RUN's exit code too), and the
+-- container of its failed step.
 ALTER TABLE builds ADD COLUMN error TEXT NOT NULL DEFAULT '';
+ALTER TABLE builds ADD COLUMN exit_code INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE builds ADD COLUMN failed_container TEXT NOT NULL DEFAULT '';
 CREATE INDEX builds_started ON builds(started_at);
 

@@ -51,8 +51,9 @@ type Record struct {
 	ImageID       digest.Digest // the result, once succeeded
 	Started       time.Time
 	Finished      time.Time // zero while running
-	// Error says why a build failed.
-	Error string
+	// Error says why a build failed; ExitCode is the failed RUN's code.
+	Error    string
+	ExitCode int
 	// FailedContainer is the container of a failed RUN step, kept (unless
 	// --force-rm) so its state can be committed or opened in a shell.
 	FailedContainer string
@@ -68,4 +69,7 @@ type Message struct {
 	ImageID digest.Digest `json:"imageID,omitempty"`
 	// Error ends a failed or cancelled build.
 	Error string `json:"error,omitempty"`
+	// ExitCode is a failed RUN's exit code, with Error: docker build exits
+	// with it.
+	ExitCode int `json:"exitCode,omitempty"`
 }

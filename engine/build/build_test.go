@@ -173,7 +173,7 @@ func TestFailedRunStep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.Status != engine.BuildStatus("failed") || rec.Error != want || rec.FailedContainer == "" {
+	if rec.Status != engine.BuildStatus("failed") || rec.Error != want || rec.ExitCode != 3 || rec.FailedContainer == "" {
 		t.Errorf("record: %+v", rec)
 	}
 	if _, err := e.ContainerInspect(context.Background(), rec.FailedContainer); err != nil {

@@ -12,6 +12,7 @@ package build
 
 import (
 	"context"
+	"errors"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -198,6 +199,9 @@ func (b *Builder) finish(bd *Build, imageID digest.Digest, err error, cancelled 
 		err = fmt.Errorf("the build was cancelled: %w", context.Canceled)
 	default:
 		rec.Status, rec.Error = StatusFailed, err.Error()
+		if exit := (*exitError)(nil); errors.As(err, &exit) {
+			rec.ExitCode = exit.code
+		}
 	}
 	if rerr := b.records.finish(rec, bd.log.text()); rerr != nil {
 		b.log.Error("record build", "id", rec.ID, "err", rerr)
@@ -208,7 +212,7 @@ func (b *Builder) finish(bd *Build, imageID digest.Digest, err error, cancelled 
 	b.mu.Unlock()
 	close(bd.done)
 	if err != nil {
-		bd.log.add(Message{Error: rec.Error})
+		bd.log.add(Message{Error: rec.Error, ExitCode: rec.ExitCode})
 	} else {
 		bd.log.add(Message{ImageID: imageID})
 	}
@@ -242,7 +246,7 @@ func (b *Builder) Follow(ctx context.Context, id string, fn func(Message) error)
 	if rec.Status == StatusSucceeded {
 		return fn(Message{ImageID: rec.ImageID})
 	}
-	return fn(Message{Error: rec.Error})
+	return fn(Message{Error: rec.Error, ExitCode: rec.ExitCode})
 }
 
 // Cancel cancels the running build id.
@@ -264,6 +268,21 @@ func (b *Builder) Cancel(ctx context.Context, id string) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// Close cancels the running builds and waits for them to end, so each is
+// recorded as cancelled before the daemon stops.
+func (b *Builder) Close() {
+	b.mu.Lock()
+	running := make([]*Build, 0, len(b.running))
+	for _, bd := range b.running {
+		running = append(running, bd)
+	}
+	b.mu.Unlock()
+	for _, bd := range running {
+		bd.Cancel()
+		<-bd.done
 	}
 }
 

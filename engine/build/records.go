@@ -44,8 +44,8 @@ func (r records) finish(rec *Record, log string) error {
 	}
 	return r.db.Tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE builds SET status = ?, image_id = ?, log = ?, error = ?,
-			failed_container = ?, finished_at = ? WHERE id = ?`,
-			rec.Status, imageID, log, rec.Error, rec.FailedContainer, rec.Finished.UnixNano(), rec.ID)
+			exit_code = ?, failed_container = ?, finished_at = ? WHERE id = ?`,
+			rec.Status, imageID, log, rec.Error, rec.ExitCode, rec.FailedContainer, rec.Finished.UnixNano(), rec.ID)
 		if err != nil {
 			return fmt.Errorf("record the end of build %s: %w", rec.ID, err)
 		}
@@ -66,7 +66,7 @@ func (r records) interrupted(ctx context.Context, now time.Time) error {
 }
 
 const recordColumns = `id, status, dockerfile, context_digest, tags, COALESCE(image_id, ''), started_at,
-	COALESCE(finished_at, 0), error, failed_container`
+	COALESCE(finished_at, 0), error, exit_code, failed_container`
 
 func (r records) list(ctx context.Context) ([]Record, error) {
 	rows, err := r.db.Read().QueryContext(ctx, `SELECT `+recordColumns+` FROM builds ORDER BY started_at DESC`)
@@ -107,7 +107,7 @@ func scanRecord(row interface{ Scan(...any) error }, extra ...any) (*Record, err
 	var contextDigest, tags, imageID string
 	var started, finished int64
 	dest := append([]any{&rec.ID, &rec.Status, &rec.Dockerfile, &contextDigest, &tags, &imageID, &started,
-		&finished, &rec.Error, &rec.FailedContainer}, extra...)
+		&finished, &rec.Error, &rec.ExitCode, &rec.FailedContainer}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, fmt.Errorf("read build record: %w", err)
 	}

@@ -57,7 +57,7 @@ func (r *run) runStep(ctx context.Context, st *stageState, c *instructions.RunCo
 	r.out.println(" ---> Running in " + short)
 	code, err := r.runContainer(ctx, ctr.ID)
 	if err == nil && code != 0 {
-		err = fmt.Errorf("The command '%s' returned a non-zero code: %d", strings.Join(args, " "), code)
+		err = &exitError{command: strings.Join(args, " "), code: code}
 	}
 	if err != nil {
 		r.discardContainer(ctx, ctr.ID, err)
@@ -152,4 +152,14 @@ func (r *run) discardContainer(ctx context.Context, id string, cause error) {
 	}
 	cs.Kill(bg, id, "KILL") // it may still run if the failure was ours
 	r.build.record.FailedContainer = id
+}
+
+// exitError is a RUN that failed, in the classic builder's words.
+type exitError struct {
+	command string
+	code    int
+}
+
+func (e *exitError) Error() string {
+	return fmt.Sprintf("The command '%s' returned a non-zero code: %d", e.command, e.code)
 }

@@ -26,7 +26,7 @@ func NewBuildStreamMessage(m engine.BuildMessage) BuildStreamMessage {
 	switch {
 	case m.Error != "":
 		return BuildStreamMessage{
-			Message:   jsonstream.Message{Error: &jsonstream.Error{Message: m.Error}},
+			Message:   jsonstream.Message{Error: &jsonstream.Error{Code: m.ExitCode, Message: m.Error}},
 			ErrorText: m.Error,
 		}
 	case m.ImageID != "":
