@@ -84,7 +84,7 @@ func (d *daemon) unixHTTP() *http.Client {
 // docker is a moby client, as the docker CLI and skiff's CLI use, over the socket.
 func (d *daemon) docker(t *testing.T) *client.Client {
 	t.Helper()
-	c, err := client.New(client.WithHost("unix://"+d.socket))
+	c, err := client.New(client.WithHost("unix://" + d.socket))
 	if err != nil {
 		t.Fatal(err)
 	}
