@@ -14,7 +14,14 @@ type messageLog struct {
 	messages []Message
 	ended    bool
 	more     chan struct{} // closed and replaced on every append
+	// output counts the bytes of the steps' own output kept; past
+	// maxOutput the rest is dropped, so a step that prints without end
+	// cannot fill the daemon's memory or the build's record.
+	output int
 }
+
+// maxOutput bounds the steps' output a build keeps.
+const maxOutput = 16 << 20
 
 func newMessageLog() *messageLog {
 	return &messageLog{more: make(chan struct{})}
@@ -35,11 +42,25 @@ func (l *messageLog) add(m Message) {
 
 // Write makes the log an io.Writer of stream text: a step's output.
 func (l *messageLog) Write(p []byte) (int, error) {
-	l.add(Message{Stream: string(p)})
+	l.mu.Lock()
+	room := maxOutput - l.output
+	l.output += len(p)
+	l.mu.Unlock()
+	switch {
+	case room < 0:
+		// Dropped: the notice was given when the limit was passed.
+	case len(p) > room:
+		if room > 0 {
+			l.add(Message{Stream: string(p[:room])})
+		}
+		l.println("\n[skiff: the steps' output passed 16 MiB; the rest is neither shown nor kept]")
+	default:
+		l.add(Message{Stream: string(p)})
+	}
 	return len(p), nil
 }
 
-// printf adds a line of the builder's own.
+// println adds a line of the builder's own.
 func (l *messageLog) println(line string) {
 	l.add(Message{Stream: line + "\n"})
 }
