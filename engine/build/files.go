@@ -81,29 +81,23 @@ func (r *run) copyStep(ctx context.Context, st *stageState, c copyStep) error {
 	}
 	createdBy := fmt.Sprintf("/bin/sh -c #(nop) %s %s:%s in %s ", c.name, kind, sum.Encoded(), dest)
 	key := stepKey("copy", createdBy, c.chown, configKey(st))
-	if r.useCache(ctx, st, key) {
+	return r.filesStep(ctx, st, key, createdBy, func(scratch *scratchRootfs) error {
+		opts := copier.Options{}
+		if c.chown != "" {
+			owner, err := copier.LookupOwner(scratch.root, c.chown)
+			if err != nil {
+				return err
+			}
+			opts.Owner = &owner
+		}
+		for _, s := range sets {
+			opts.Unpack = s.unpack
+			if err := copier.Copy(ctx, scratch.root, dest, s.root, s.paths, opts); err != nil {
+				return err
+			}
+		}
 		return nil
-	}
-	scratch, err := r.mountScratch(ctx, st.image)
-	if err != nil {
-		return err
-	}
-	defer scratch.remove()
-	opts := copier.Options{}
-	if c.chown != "" {
-		owner, err := copier.LookupOwner(scratch.root, c.chown)
-		if err != nil {
-			return err
-		}
-		opts.Owner = &owner
-	}
-	for _, s := range sets {
-		opts.Unpack = s.unpack
-		if err := copier.Copy(ctx, scratch.root, dest, s.root, s.paths, opts); err != nil {
-			return err
-		}
-	}
-	return r.commitFiles(ctx, st, scratch, createdBy, key)
+	})
 }
 
 func trailingSlash(p string) string {
@@ -250,6 +244,18 @@ func (r *run) stageRootfs(ctx context.Context, from string) (*copier.Root, func(
 // does, and commits the new config with it.
 func (r *run) workdirStep(ctx context.Context, st *stageState, createdBy string) error {
 	key := stepKey("workdir", createdBy, configKey(st))
+	return r.filesStep(ctx, st, key, createdBy, func(scratch *scratchRootfs) error {
+		if err := mkdirInRoot(scratch.file, st.config.WorkingDir); err != nil {
+			return fmt.Errorf("create working directory %s: %w", st.config.WorkingDir, err)
+		}
+		return nil
+	})
+}
+
+// filesStep runs a step that writes files: from the cache when it has the
+// step, else change writes through a scratch rootfs of the stage's image
+// and what it wrote is committed.
+func (r *run) filesStep(ctx context.Context, st *stageState, key, createdBy string, change func(*scratchRootfs) error) error {
 	if r.useCache(ctx, st, key) {
 		return nil
 	}
@@ -258,8 +264,8 @@ func (r *run) workdirStep(ctx context.Context, st *stageState, createdBy string)
 		return err
 	}
 	defer scratch.remove()
-	if err := mkdirInRoot(scratch.file, st.config.WorkingDir); err != nil {
-		return fmt.Errorf("create working directory %s: %w", st.config.WorkingDir, err)
+	if err := change(scratch); err != nil {
+		return err
 	}
 	return r.commitFiles(ctx, st, scratch, createdBy, key)
 }
