@@ -62,6 +62,8 @@ type Engine struct {
 	builder    *build.Builder
 	events     *events.Bus
 	tokens     *auth.Tokens
+	sessions   *auth.Sessions
+	password   *auth.Password
 	log        *slog.Logger
 	id         string
 	started    time.Time
@@ -138,6 +140,7 @@ func (e *Engine) open(ctx context.Context, cfg Config) error {
 		return err
 	}
 	e.tokens = auth.NewTokens(db)
+	e.sessions, e.password = auth.NewSessions(db), auth.NewPassword(db)
 	e.id, err = e.daemonID(ctx)
 	return err
 }
