@@ -1,0 +1,89 @@
+// Container types and actions, each with the CLI command that does the same.
+import { post, request, seg } from './api';
+
+export interface Port {
+  IP?: string;
+  PrivatePort: number;
+  PublicPort?: number;
+  Type: string;
+}
+
+export interface ContainerSummary {
+  Id: string;
+  Names: string[];
+  Image: string;
+  ImageID: string;
+  Command: string;
+  Created: number;
+  State: string;
+  Status: string;
+  Ports: Port[] | null;
+  Labels?: Record<string, string>;
+}
+
+export type Action = 'start' | 'stop' | 'restart' | 'kill' | 'pause' | 'unpause' | 'remove';
+
+export const actionLabels: Record<Action, string> = {
+  start: 'Start',
+  stop: 'Stop',
+  restart: 'Restart',
+  kill: 'Kill',
+  pause: 'Pause',
+  unpause: 'Unpause',
+  remove: 'Remove',
+};
+
+export function name(c: { Names?: string[]; Name?: string; Id: string }): string {
+  const n = c.Names?.[0] ?? c.Name ?? '';
+  return n.replace(/^\//, '') || c.Id.slice(0, 12);
+}
+
+/** Which actions make sense in a state. */
+export function actionsFor(state: string): Action[] {
+  switch (state) {
+    case 'running':
+      return ['stop', 'restart', 'pause', 'kill', 'remove'];
+    case 'paused':
+      return ['unpause', 'kill', 'remove'];
+    case 'restarting':
+      return ['stop', 'kill', 'remove'];
+    default:
+      return ['start', 'remove'];
+  }
+}
+
+export function cliFor(action: Action, n: string): string {
+  return action === 'remove' ? `skiff rm -f ${n}` : `skiff ${action} ${n}`;
+}
+
+export async function runAction(id: string, action: Action): Promise<void> {
+  if (action === 'remove') {
+    await request(`/containers/${seg(id)}`, { method: 'DELETE', query: { force: true } });
+    return;
+  }
+  await post(`/containers/${seg(id)}/${action}`);
+}
+
+export async function rename(id: string, newName: string): Promise<void> {
+  await post(`/containers/${seg(id)}/rename`, { query: { name: newName } });
+}
+
+/** Links for published ports: http://host:port on this page's host when bound to all addresses. */
+export function portLinks(ports: Port[] | null | undefined): { href: string; text: string; title: string }[] {
+  const out: { href: string; text: string; title: string }[] = [];
+  const seen = new Set<string>();
+  for (const p of ports ?? []) {
+    if (!p.PublicPort) continue;
+    const ip = !p.IP || p.IP === '0.0.0.0' || p.IP === '::' ? location.hostname : p.IP;
+    const key = `${ip}:${p.PublicPort}:${p.PrivatePort}/${p.Type}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const host = ip.includes(':') ? `[${ip}]` : ip;
+    out.push({
+      href: p.Type === 'tcp' ? `http://${host}:${p.PublicPort}/` : '',
+      text: `${p.PublicPort}→${p.PrivatePort}${p.Type === 'tcp' ? '' : '/' + p.Type}`,
+      title: `${host}:${p.PublicPort} → container port ${p.PrivatePort}/${p.Type}`,
+    });
+  }
+  return out;
+}
