@@ -25,6 +25,10 @@ type daemonConfig struct {
 	debug    bool
 	// buildContextLimit caps an uploaded build context, e.g. "2g".
 	buildContextLimit string
+	// tlsCert and tlsKey make the TCP listener serve HTTPS.
+	tlsCert, tlsKey string
+	// maxUpload caps a request body over TCP, e.g. "2g".
+	maxUpload string
 }
 
 func newServeCommand() *cobra.Command {
@@ -45,6 +49,9 @@ func newServeCommand() *cobra.Command {
 	f.StringVar(&cfg.listen, "listen", "127.0.0.1:7777", "TCP address of the dashboard and the API (token required); empty to disable")
 	f.BoolVar(&cfg.debug, "debug", false, "log debug messages")
 	f.StringVar(&cfg.buildContextLimit, "build-context-limit", "2g", "largest build context accepted, unpacked (e.g. 500m, 2g)")
+	f.StringVar(&cfg.tlsCert, "tls-cert", "", "certificate (PEM) for HTTPS on the TCP listener, with --tls-key")
+	f.StringVar(&cfg.tlsKey, "tls-key", "", "private key (PEM) of --tls-cert")
+	f.StringVar(&cfg.maxUpload, "max-upload", "2g", "largest request body accepted over TCP: build contexts, image tarballs, imports (e.g. 500m, 2g)")
 	return cmd
 }
 
@@ -60,12 +67,13 @@ func newLogger(debug bool) *slog.Logger {
 // if not nil, receives the server once it accepts connections.
 func runDaemon(ctx context.Context, cfg daemonConfig, log *slog.Logger, ready chan<- *server.Server) error {
 	start := time.Now()
-	var contextLimit int64
-	if cfg.buildContextLimit != "" {
-		var err error
-		if contextLimit, err = units.RAMInBytes(cfg.buildContextLimit); err != nil || contextLimit <= 0 {
-			return fmt.Errorf("--build-context-limit %q: not a size", cfg.buildContextLimit)
-		}
+	contextLimit, err := sizeFlag("build-context-limit", cfg.buildContextLimit)
+	if err != nil {
+		return err
+	}
+	maxUpload, err := sizeFlag("max-upload", cfg.maxUpload)
+	if err != nil {
+		return err
 	}
 	eng, err := engine.Open(ctx, engine.Config{
 		DataRoot:          cfg.dataRoot,
@@ -89,6 +97,9 @@ func runDaemon(ctx context.Context, cfg daemonConfig, log *slog.Logger, ready ch
 		Version:   version,
 		Logger:    log,
 		Dashboard: dashboardFS(),
+		TLSCert:   cfg.tlsCert,
+		TLSKey:    cfg.tlsKey,
+		MaxUpload: maxUpload,
 	})
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ctx) }()
@@ -98,17 +109,16 @@ func runDaemon(ctx context.Context, cfg daemonConfig, log *slog.Logger, ready ch
 	case <-srv.Ready():
 	}
 	args := []any{"version", version, "data-root", eng.DataRoot(), "startup", time.Since(start).Round(time.Millisecond)}
-	var dashboard string
 	for _, a := range srv.Addrs() {
 		args = append(args, a.Network(), a.String())
-		if a.Network() == "tcp" {
-			dashboard = fmt.Sprintf("http://%s/", a)
-		}
 	}
 	log.Info("skiff daemon ready", args...)
-	if token != "" && dashboard != "" {
-		log.Info("created the access token for the dashboard and the TCP API; it is shown only this once, keep it",
-			"token", token, "dashboard", dashboard)
+	if dashboard := srv.DashboardURL(); dashboard != "" {
+		if token != "" {
+			log.Info("created the access token for the dashboard and the TCP API; it is shown only this once, keep it",
+				"token", token, "dashboard", dashboard)
+		}
+		log.Info("dashboard: " + dashboard + " — log in with the access token (printed once, at the first start) or the password set with skiff passwd")
 	}
 	if ready != nil {
 		ready <- srv
@@ -116,4 +126,16 @@ func runDaemon(ctx context.Context, cfg daemonConfig, log *slog.Logger, ready ch
 	err = <-errc
 	log.Info("skiff daemon stopped")
 	return err
+}
+
+// sizeFlag parses the size given to --name, such as 2g; "" is no limit.
+func sizeFlag(name, value string) (int64, error) {
+	if value == "" {
+		return 0, nil
+	}
+	n, err := units.RAMInBytes(value)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("--%s %q: not a size", name, value)
+	}
+	return n, nil
 }

@@ -5,23 +5,16 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"regexp"
 	"strings"
 
-	"github.com/containerd/errdefs"
 	"github.com/containerd/errdefs/pkg/errhttp"
 	"github.com/labstack/echo/v4"
 	"github.com/moby/moby/api/types/common"
 
 	"github.com/skiff-dev/skiff/server/dockerapi"
 )
-
-// TokenChecker validates the credentials of TCP requests.
-type TokenChecker interface {
-	CheckToken(ctx context.Context, token string) (bool, error)
-}
 
 var versionPrefix = regexp.MustCompile(`^/v(\d+\.\d+)(/.*)$`)
 
@@ -65,33 +58,6 @@ func responseHeaders(version string) echo.MiddlewareFunc {
 	}
 }
 
-// requireToken lets a request that came in over TCP through only with a
-// valid "Authorization: Bearer <token>" header. Unix socket requests are
-// guarded by the socket's file mode instead.
-func requireToken(tokens TokenChecker, log *slog.Logger) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			req := c.Request()
-			if tcp, _ := req.Context().Value(tcpConnKey).(bool); !tcp {
-				return next(c)
-			}
-			token, ok := bearerToken(req.Header.Get("Authorization"))
-			if ok {
-				valid, err := tokens.CheckToken(req.Context(), token)
-				if err != nil {
-					return err
-				}
-				if valid {
-					return next(c)
-				}
-			}
-			log.Info("refused unauthenticated request", "remote", req.RemoteAddr, "method", req.Method, "path", req.URL.Path)
-			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="skiff"`)
-			return errdefs.ErrUnauthenticated.WithMessage("authentication required: send the daemon's access token as \"Authorization: Bearer <token>\"")
-		}
-	}
-}
-
 func bearerToken(header string) (string, bool) {
 	scheme, token, ok := strings.Cut(header, " ")
 	if !ok || subtle.ConstantTimeCompare([]byte(strings.ToLower(scheme)), []byte("bearer")) != 1 {
@@ -127,6 +93,10 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		return // a stream already started; the handler reported in-stream
 	}
 	status, msg := statusOf(err)
+	if tooLarge, ok := uploadTooLarge(c); ok {
+		// The body passed the cap, whatever error the handler made of it.
+		status, msg = http.StatusRequestEntityTooLarge, tooLarge.Error()
+	}
 	if status >= 500 {
 		s.log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 	}
@@ -147,6 +117,9 @@ func statusOf(err error) (int, string) {
 			return he.Code, "method not allowed"
 		}
 		return he.Code, fmt.Sprint(he.Message)
+	}
+	if tooLarge, ok := errors.AsType[uploadTooLargeError](err); ok {
+		return http.StatusRequestEntityTooLarge, tooLarge.Error()
 	}
 	if errors.Is(err, context.Canceled) {
 		return 499, "request canceled"

@@ -4,8 +4,10 @@
 //
 //   - a unix socket, unauthenticated, guarded by its file mode as
 //     docker.sock is;
-//   - a TCP address, on which every request must carry a valid token in an
-//     Authorization header (never in the URL).
+//   - a TCP address, plain HTTP or HTTPS (Config.TLSCert), on which every
+//     request must carry a valid token in an Authorization header (never in
+//     the URL) or the session cookie of a dashboard login (authn.go, with
+//     CSRF and websocket Origin checks in csrf.go).
 //
 // Errors from handlers are mapped to HTTP statuses in one place
 // (errorHandler), from their containerd/errdefs class.
@@ -13,6 +15,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -34,7 +37,7 @@ type Backend interface {
 	dockerapi.Backend
 	skiffapi.Backend
 	EngineBuilds
-	TokenChecker
+	Credentials
 }
 
 // Config configures the listeners.
@@ -48,13 +51,22 @@ type Config struct {
 	Logger  *slog.Logger
 	// Dashboard holds the built web UI (web/dist).
 	Dashboard fs.FS
+	// TLSCert and TLSKey are PEM files: when set, the TCP listener serves
+	// HTTPS (the unix socket stays plain).
+	TLSCert, TLSKey string
+	// MaxUpload caps request bodies over TCP, in bytes; 0 is no cap.
+	MaxUpload int64
+	// Now is the clock of sessions and login limits; nil is time.Now.
+	Now func() time.Time
 }
 
 // Server serves the API on its listeners until its context ends.
 type Server struct {
-	cfg  Config
-	echo *echo.Echo
-	log  *slog.Logger
+	cfg    Config
+	echo   *echo.Echo
+	log    *slog.Logger
+	creds  Credentials
+	logins *loginLimiter
 
 	mu        sync.Mutex
 	listeners []net.Listener
@@ -68,16 +80,17 @@ func New(backend Backend, cfg Config) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, log: log, ready: make(chan struct{}), base: context.Background()}
+	s := &Server{cfg: cfg, log: log, creds: backend, logins: newLoginLimiter(), ready: make(chan struct{}), base: context.Background()}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
 	// Authentication comes first: an unauthenticated client learns nothing,
 	// not even which API versions exist.
-	e.Pre(s.recoverPanics, responseHeaders(cfg.Version), requireToken(backend, log), apiVersion)
+	e.Pre(s.recoverPanics, responseHeaders(cfg.Version), s.authenticate, apiVersion, limitUploads(cfg.MaxUpload))
 	builds := buildsByID{backend}
 	dockerapi.Register(e, backend, builds, dockerapi.Options{Version: cfg.Version})
 	skiffapi.Register(e, backend, builds, skiffapi.Options{BaseContext: s.baseContext})
+	s.registerLogin(e)
 	serveDashboard(e, cfg.Dashboard)
 	s.echo = e
 	return s
@@ -149,16 +162,50 @@ func (s *Server) listen(ctx context.Context) error {
 		s.listeners = append(s.listeners, l)
 	}
 	if s.cfg.Listen != "" {
-		l, err := net.Listen("tcp", s.cfg.Listen)
+		l, err := s.listenTCP()
 		if err != nil {
 			for _, l := range s.listeners {
 				l.Close()
 			}
-			return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
+			return err
 		}
 		s.listeners = append(s.listeners, l)
 	}
 	return nil
+}
+
+// listenTCP opens the TCP listener, with TLS when configured.
+func (s *Server) listenTCP() (net.Listener, error) {
+	var config *tls.Config
+	if s.cfg.TLSCert != "" || s.cfg.TLSKey != "" {
+		var err error
+		if config, err = tlsConfig(s.cfg.TLSCert, s.cfg.TLSKey); err != nil {
+			return nil, err
+		}
+	}
+	l, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
+	}
+	if config != nil {
+		l = tls.NewListener(l, config)
+	}
+	return l, nil
+}
+
+// DashboardURL is the dashboard's address on the TCP listener, once Ready;
+// "" without one.
+func (s *Server) DashboardURL() string {
+	scheme := "http"
+	if s.cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	for _, a := range s.Addrs() {
+		if a.Network() == "tcp" {
+			return scheme + "://" + a.String() + "/"
+		}
+	}
+	return ""
 }
 
 // baseContext is the context of work detached from its request, such as a

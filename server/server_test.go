@@ -27,6 +27,7 @@ import (
 // daemon is a real engine and server on a unix socket and a loopback port.
 type daemon struct {
 	eng    *engine.Engine
+	srv    *Server
 	socket string
 	tcp    string
 	token  string
@@ -40,6 +41,12 @@ func startDaemon(t *testing.T) *daemon {
 // startDaemonAt serves the data root root until the test ends.
 func startDaemonAt(t testing.TB, root string) *daemon {
 	t.Helper()
+	return startDaemonConfig(t, root, Config{})
+}
+
+// startDaemonConfig is startDaemonAt with cfg's TLS, upload cap and clock.
+func startDaemonConfig(t testing.TB, root string, cfg Config) *daemon {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	eng, err := engine.Open(ctx, engine.Config{DataRoot: root, Migrations: os.DirFS("../migrations"), SQLDriver: "sqlite"})
 	if err != nil {
@@ -50,7 +57,8 @@ func startDaemonAt(t testing.TB, root string) *daemon {
 		t.Fatal(err)
 	}
 	socket := filepath.Join(root, "skiff.sock")
-	srv := New(eng, Config{Socket: socket, Listen: "127.0.0.1:0", Version: "test", Dashboard: os.DirFS("../web/dist")})
+	cfg.Socket, cfg.Listen, cfg.Version, cfg.Dashboard = socket, "127.0.0.1:0", "test", os.DirFS("../web/dist")
+	srv := New(eng, cfg)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx) }()
 	select {
@@ -65,7 +73,7 @@ func startDaemonAt(t testing.TB, root string) *daemon {
 		}
 		eng.Close()
 	})
-	d := &daemon{eng: eng, socket: socket, token: token}
+	d := &daemon{eng: eng, srv: srv, socket: socket, token: token}
 	for _, a := range srv.Addrs() {
 		if a.Network() == "tcp" {
 			d.tcp = a.String()
@@ -151,8 +159,9 @@ func TestVersionedPaths(t *testing.T) {
 	}
 }
 
-// Over TCP every request needs the token in the Authorization header; a
-// token anywhere else does not count.
+// Over TCP every request needs the token in the Authorization header (or a
+// session cookie, see auth_test.go), except the dashboard's page; a token
+// anywhere else does not count.
 func TestTCPRequiresTheToken(t *testing.T) {
 	d := startDaemon(t)
 	c := &http.Client{}
@@ -167,7 +176,7 @@ func TestTCPRequiresTheToken(t *testing.T) {
 		{"wrong token", base + "/version", http.Header{"Authorization": {"Bearer skiff_wrong"}}, 401},
 		{"token in the query string", base + "/version?token=" + d.token, nil, 401},
 		{"token as basic auth", base + "/version", http.Header{"Authorization": {"Basic " + d.token}}, 401},
-		{"dashboard without token", base + "/", nil, 401},
+		{"dashboard without token: its login page", base + "/", nil, 200},
 		{"valid token", base + "/version", http.Header{"Authorization": {"Bearer " + d.token}}, 200},
 		{"valid token, dashboard", base + "/", http.Header{"Authorization": {"Bearer " + d.token}}, 200},
 	}

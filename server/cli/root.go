@@ -190,6 +190,7 @@ func newRootCommand(cc *cliContext, extra ...*cobra.Command) *cobra.Command {
 		newEventsCommand(cc),
 		newVolumeCommand(cc),
 		newBuildCommand(cc), newBuildsCommand(cc),
+		newPasswdCommand(cc),
 	)
 	disableFlagsInUseLine(root)
 	root.AddCommand(extra...)

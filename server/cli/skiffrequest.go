@@ -14,6 +14,11 @@ import (
 // answer; error statuses come back as the daemon's message. The caller
 // closes the body, which may stream.
 func (cc *cliContext) skiffRequest(ctx context.Context, method, path string) (*http.Response, error) {
+	return cc.skiffRequestBody(ctx, method, path, "", nil)
+}
+
+// skiffRequestBody is skiffRequest with a body of the given content type.
+func (cc *cliContext) skiffRequestBody(ctx context.Context, method, path, contentType string, body io.Reader) (*http.Response, error) {
 	api, err := cc.daemon()
 	if err != nil {
 		return nil, err
@@ -27,9 +32,12 @@ func (cc *cliContext) skiffRequest(ctx context.Context, method, path string) (*h
 			return api.Dialer()(ctx)
 		},
 	}
-	req, err := http.NewRequestWithContext(ctx, method, rawURL(hostURL, path), nil)
+	req, err := http.NewRequestWithContext(ctx, method, rawURL(hostURL, path), body)
 	if err != nil {
 		return nil, err
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	req.Header.Set("User-Agent", cc.userAgent())
 	if header := cc.authHeader(); header != "" {
