@@ -1,0 +1,123 @@
+// Image types, the lineage tree's layout, and what removing an image would
+// touch — worked out before asking the daemon, so the user sees it first.
+import type { ContainerSummary } from './containers';
+
+export interface ImageSummary {
+  Id: string;
+  ParentId: string;
+  RepoTags: string[] | null;
+  Created: number;
+  Size: number;
+  Containers: number;
+}
+
+export interface TreeNode {
+  Id: string;
+  ParentId: string;
+  RepoTags: string[];
+  Created: number;
+  Size: number;
+  VirtualSize: number;
+  Containers: number;
+  Children: TreeNode[];
+}
+
+export function splitTag(ref: string): { repo: string; tag: string } {
+  const at = ref.lastIndexOf(':');
+  if (at > ref.lastIndexOf('/') && at > 0) return { repo: ref.slice(0, at), tag: ref.slice(at + 1) };
+  return { repo: ref, tag: 'latest' };
+}
+
+/** Finds a node and its parent chain in the tree. */
+export function findNode(roots: TreeNode[], id: string): { node: TreeNode; ancestors: TreeNode[] } | null {
+  const stack: { n: TreeNode; path: TreeNode[] }[] = roots.map((n) => ({ n, path: [] }));
+  while (stack.length) {
+    const { n, path } = stack.pop()!;
+    if (n.Id === id) return { node: n, ancestors: path };
+    for (const c of n.Children ?? []) stack.push({ n: c, path: [...path, n] });
+  }
+  return null;
+}
+
+export interface Impact {
+  /** Removing this reference only untags: other tags keep the image. */
+  untagOnly: boolean;
+  otherTags: string[];
+  running: ContainerSummary[];
+  stopped: ContainerSummary[];
+  children: TreeNode[];
+  /** A hard conflict no force overrides (children, running containers). */
+  blocked: boolean;
+  /** A soft conflict that force overrides (stopped containers, several repos). */
+  needsForce: boolean;
+  reasons: string[];
+}
+
+/**
+ * What `rmi ref` would do, by Docker's rules: a tag with other tags left
+ * only untags; otherwise child images and running containers refuse the
+ * removal, stopped containers and tags in several repositories need force.
+ */
+export function removalImpact(ref: string, image: { Id: string; RepoTags: string[] }, node: TreeNode | null, containers: ContainerSummary[]): Impact {
+  const byId = ref.replace(/^sha256:/, '') !== '' && image.Id.replace(/^sha256:/, '').startsWith(ref.replace(/^sha256:/, ''));
+  const tags = image.RepoTags.filter((t) => t !== '<none>:<none>');
+  const otherTags = byId ? tags : tags.filter((t) => t !== ref && t !== `${ref}:latest`);
+  const untagOnly = !byId && otherTags.length > 0;
+  const using = containers.filter((c) => c.ImageID === image.Id);
+  const running = using.filter((c) => c.State === 'running' || c.State === 'paused' || c.State === 'restarting');
+  const stopped = using.filter((c) => !running.includes(c));
+  const children = node?.Children ?? [];
+  const reasons: string[] = [];
+  let blocked = false;
+  let needsForce = false;
+  if (!untagOnly) {
+    if (children.length) {
+      blocked = true;
+      reasons.push(`it has ${children.length} child image${children.length > 1 ? 's' : ''} (cannot be forced)`);
+    }
+    if (running.length) {
+      blocked = true;
+      reasons.push(`${running.length} running container${running.length > 1 ? 's use' : ' uses'} it (cannot be forced)`);
+    }
+    if (stopped.length) {
+      needsForce = true;
+      reasons.push(`${stopped.length} stopped container${stopped.length > 1 ? 's use' : ' uses'} it (needs force)`);
+    }
+    const repos = new Set(tags.map((t) => splitTag(t).repo));
+    if (byId && repos.size > 1) {
+      needsForce = true;
+      reasons.push('it is tagged in several repositories (needs force)');
+    }
+  }
+  return { untagOnly, otherTags, running, stopped, children, blocked, needsForce, reasons };
+}
+
+export interface LaidOut {
+  node: TreeNode;
+  x: number;
+  y: number;
+  depth: number;
+  parent: LaidOut | null;
+}
+
+/** Lays the forest out left to right: depth on x, leaves stacked on y, parents centred on their children. */
+export function layoutTree(roots: TreeNode[], colW: number, rowH: number): { nodes: LaidOut[]; width: number; height: number } {
+  const nodes: LaidOut[] = [];
+  let row = 0;
+  let maxDepth = 0;
+  function visit(n: TreeNode, depth: number, parent: LaidOut | null): LaidOut {
+    const me: LaidOut = { node: n, x: depth * colW, y: 0, depth, parent };
+    nodes.push(me);
+    maxDepth = Math.max(maxDepth, depth);
+    const kids = [...(n.Children ?? [])].sort((a, b) => a.Created - b.Created);
+    if (!kids.length) {
+      me.y = row++ * rowH;
+    } else {
+      const laid = kids.map((c) => visit(c, depth + 1, me));
+      me.y = (laid[0].y + laid[laid.length - 1].y) / 2;
+    }
+    return me;
+  }
+  for (const r of [...roots].sort((a, b) => a.Created - b.Created)) visit(r, 0, null);
+  return { nodes, width: (maxDepth + 1) * colW, height: Math.max(1, row) * rowH };
+}
