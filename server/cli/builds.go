@@ -113,14 +113,18 @@ func (r *buildRow) Started() string {
 	return units.HumanDuration(r.now.Sub(r.b.Started)) + " ago"
 }
 
-// Duration is how long the build took, or has taken so far: to a tenth of
-// a second under a minute, to the second above.
+// Duration is how long the build took, or has taken so far: to the
+// millisecond under a second (a cached build takes a few dozen), to a
+// tenth of a second under a minute, to the second above.
 func (r *buildRow) Duration() string {
 	end := r.b.Finished
 	if end.IsZero() {
 		end = r.now
 	}
 	d := end.Sub(r.b.Started)
+	if d < time.Second {
+		return d.Round(time.Millisecond).String()
+	}
 	if d < time.Minute {
 		return d.Round(100 * time.Millisecond).String()
 	}
