@@ -29,7 +29,10 @@ export function startEvents() {
   ctrl = new AbortController();
   const signal = ctrl.signal;
   let delay = 500;
-  let since = Math.floor(Date.now() / 1000);
+  // The Events page shows the last hour; pages only react to what happens
+  // from now on.
+  const startedAt = Math.floor(Date.now() / 1000);
+  let since = startedAt - 3600;
   (async () => {
     while (!signal.aborted) {
       try {
@@ -41,7 +44,7 @@ export function startEvents() {
           since = e.time;
           feed.events.push(e);
           if (feed.events.length > MAX) feed.events.splice(0, feed.events.length - MAX);
-          for (const l of listeners) l(e);
+          if (e.time >= startedAt) for (const l of listeners) l(e);
         });
       } catch (e) {
         if (signal.aborted) break;
