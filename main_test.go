@@ -58,15 +58,15 @@ type skiffd struct {
 }
 
 // startSkiffd starts "skiff serve" on a data root (a new one when root is
-// "") and waits until it is ready.
-func startSkiffd(t testing.TB, root string) *skiffd {
+// ""), with extra serve flags, and waits until it is ready.
+func startSkiffd(t testing.TB, root string, flags ...string) *skiffd {
 	t.Helper()
 	work := t.TempDir()
 	if root == "" {
 		root = filepath.Join(work, "root")
 	}
 	d := &skiffd{t: t, root: root, socket: filepath.Join(work, "skiff.sock"), workDir: work, log: &bytes.Buffer{}, exited: make(chan error, 1)}
-	d.cmd = exec.Command(os.Args[0], "serve", "--data-root", root, "--socket", d.socket, "--listen", "127.0.0.1:0")
+	d.cmd = exec.Command(os.Args[0], append([]string{"serve", "--data-root", root, "--socket", d.socket, "--listen", "127.0.0.1:0"}, flags...)...)
 	d.cmd.Env = append(os.Environ(), "SKIFF_TEST_MAIN=1")
 	stderr, err := d.cmd.StderrPipe()
 	if err != nil {
@@ -107,10 +107,10 @@ func (d *skiffd) readLog(r interface{ Read([]byte) (int, error) }, ready chan st
 		if m := tokenLine.FindStringSubmatch(line); m != nil {
 			d.token = m[1]
 		}
-		if strings.Contains(line, "skiff daemon ready") && !once {
+		// The dashboard's line comes last, after the token's on a first start.
+		if strings.Contains(line, "dashboard: ") && !once {
 			once = true
-			// The token line, on a first start, follows the ready line.
-			go func() { time.Sleep(50 * time.Millisecond); close(ready) }()
+			close(ready)
 		}
 	}
 }

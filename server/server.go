@@ -86,7 +86,7 @@ func New(backend Backend, cfg Config) *Server {
 	e.HTTPErrorHandler = s.errorHandler
 	// Authentication comes first: an unauthenticated client learns nothing,
 	// not even which API versions exist.
-	e.Pre(s.recoverPanics, responseHeaders(cfg.Version), s.authenticate, apiVersion, limitUploads(cfg.MaxUpload))
+	e.Pre(s.recoverPanics, responseHeaders(cfg.Version), securityHeaders, s.authenticate, apiVersion, limitUploads(cfg.MaxUpload))
 	builds := buildsByID{backend}
 	dockerapi.Register(e, backend, builds, dockerapi.Options{Version: cfg.Version})
 	skiffapi.Register(e, backend, builds, skiffapi.Options{BaseContext: s.baseContext})
