@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/containerd/errdefs"
+	"github.com/gorilla/websocket"
 	"github.com/labstack/echo/v4"
 
 	"github.com/skiff-dev/skiff/engine/auth"
@@ -80,6 +81,11 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			return err
 		}
 		c.Set(authInfoKey, info)
+		if info.kind == authSession && websocket.IsWebSocketUpgrade(req) {
+			ctx, closed := s.sockets.track(req.Context(), info.session.ID)
+			defer closed()
+			c.SetRequest(req.WithContext(ctx))
+		}
 		return next(c)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/labstack/echo/v4"
@@ -146,4 +147,74 @@ func TestBuildLogsWebsocketIsCheckedToo(t *testing.T) {
 	if got := dialWebsocket(t, url, withCookie(cookie, http.Header{"Origin": {"http://" + d.tcp}})); got != 404 {
 		t.Errorf("own origin: %d; want the handler's 404 for an unknown build", got)
 	}
+}
+
+// sessionWebsocket adds a websocket route that echoes messages until its
+// request's context ends, then closes with "ended".
+func (d *daemon) sessionWebsocket(path string) {
+	upgrader := websocket.Upgrader{}
+	d.srv.echo.GET(path, func(c echo.Context) error {
+		conn, err := upgrader.Upgrade(c.Response(), c.Request(), nil)
+		if err != nil {
+			return nil
+		}
+		defer conn.Close()
+		go func() {
+			for {
+				kind, msg, err := conn.ReadMessage()
+				if err != nil || conn.WriteMessage(kind, msg) != nil {
+					return
+				}
+			}
+		}()
+		<-c.Request().Context().Done()
+		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "ended"), time.Now().Add(time.Second))
+		return nil
+	})
+}
+
+// Ending a session ends the websockets it opened: a terminal does not
+// outlive its login.
+func TestEndingASessionClosesItsWebsockets(t *testing.T) {
+	d, _ := startClockedDaemon(t)
+	d.sessionWebsocket("/skiff/test/ws")
+	own := "http://" + d.tcp
+	open := func(cookie *http.Cookie) *websocket.Conn {
+		t.Helper()
+		conn, _, err := websocket.DefaultDialer.Dial("ws://"+d.tcp+"/skiff/test/ws", withCookie(cookie, http.Header{"Origin": {own}}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		return conn
+	}
+	expectOpen := func(name string, conn *websocket.Conn) {
+		t.Helper()
+		if err := conn.WriteMessage(websocket.TextMessage, []byte("hi")); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if _, msg, err := conn.ReadMessage(); err != nil || string(msg) != "hi" {
+			t.Fatalf("%s: %q, %v; want it open", name, msg, err)
+		}
+	}
+	expectClosed := func(name string, conn *websocket.Conn) {
+		t.Helper()
+		_, _, err := conn.ReadMessage()
+		if !websocket.IsCloseError(err, websocket.ClosePolicyViolation) {
+			t.Errorf("%s: %v; want it closed", name, err)
+		}
+	}
+
+	first, second := d.login(t, wire.Login{Token: d.token}), d.login(t, wire.Login{Token: d.token})
+	a, b := open(first), open(second)
+	expectOpen("first session's socket", a)
+	resp, body := send(t, http.DefaultClient, http.MethodPost, own+"/skiff/logout", "", withCookie(first, http.Header{"X-Csrf-Token": {d.csrfToken(t, first)}}))
+	if resp.StatusCode != 204 {
+		t.Fatalf("logout: %d %s", resp.StatusCode, body)
+	}
+	expectClosed("the socket of the session logged out", a)
+	expectOpen("another session's socket", b)
+
+	d.setPassword(t, "correct horse")
+	expectClosed("a socket after the password changed", b)
 }

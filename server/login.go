@@ -65,6 +65,7 @@ func (s *Server) login(c echo.Context) error {
 		if err := s.creds.DeleteSession(req.Context(), old.Value); err != nil {
 			return err
 		}
+		s.sockets.end(old.Value)
 	}
 	sess, err := s.creds.CreateSession(req.Context(), now)
 	if err != nil {
@@ -92,6 +93,7 @@ func (s *Server) logout(c echo.Context) error {
 		if err := s.creds.DeleteSession(c.Request().Context(), info.session.ID); err != nil {
 			return err
 		}
+		s.sockets.end(info.session.ID)
 	}
 	clearSessionCookie(c)
 	return c.NoContent(http.StatusNoContent)
@@ -123,6 +125,7 @@ func (s *Server) passwd(c echo.Context) error {
 	if err := s.creds.SetPassword(req.Context(), body.Password); err != nil {
 		return err
 	}
+	s.sockets.endAll()
 	s.log.Info("the admin password was changed; every dashboard session has ended")
 	return c.NoContent(http.StatusNoContent)
 }

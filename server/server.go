@@ -62,11 +62,12 @@ type Config struct {
 
 // Server serves the API on its listeners until its context ends.
 type Server struct {
-	cfg    Config
-	echo   *echo.Echo
-	log    *slog.Logger
-	creds  Credentials
-	logins *loginLimiter
+	cfg     Config
+	echo    *echo.Echo
+	log     *slog.Logger
+	creds   Credentials
+	logins  *loginLimiter
+	sockets *sessionSockets
 
 	mu        sync.Mutex
 	listeners []net.Listener
@@ -80,7 +81,7 @@ func New(backend Backend, cfg Config) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, log: log, creds: backend, logins: newLoginLimiter(), ready: make(chan struct{}), base: context.Background()}
+	s := &Server{cfg: cfg, log: log, creds: backend, logins: newLoginLimiter(), sockets: newSessionSockets(), ready: make(chan struct{}), base: context.Background()}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
