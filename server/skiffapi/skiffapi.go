@@ -17,6 +17,7 @@ import (
 // Backend is what the /skiff/ handlers need from the engine.
 type Backend interface {
 	ImageTree(ctx context.Context) ([]*engine.ImageTreeNode, error)
+	TerminalBackend
 }
 
 // BuildBackend runs and records Dockerfile builds.
@@ -40,6 +41,7 @@ func Register(e *echo.Echo, b Backend, builds BuildBackend, opts Options) {
 	g := e.Group("/skiff")
 	g.GET("/images/tree", func(c echo.Context) error { return imageTree(c, b) })
 	newBuildRoutes(builds, opts.BaseContext).register(g)
+	newTerminalRoutes(b, opts.BaseContext).register(g)
 }
 
 // GET /skiff/images/tree
