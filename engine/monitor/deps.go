@@ -79,13 +79,18 @@ var (
 )
 
 // runtimeStarter starts container processes with engine/runtime, in console
-// mode for a TTY.
-type runtimeStarter struct{}
+// mode for a TTY. A monitor on standby gives it the init it started ahead
+// of its container (see prestartInit), which start then uses.
+type runtimeStarter struct{ ahead *runtime.Prestarted }
 
 func (runtimeStarter) allocatesConsole() bool { return true }
 
-func (runtimeStarter) start(ctx context.Context, spec *runtime.Spec, stdio stdio, created func(pid int) error) (process, error) {
-	t, err := runtime.Start(ctx, spec, stdio.runtime(), runtime.Hooks{Created: created})
+func (s runtimeStarter) start(ctx context.Context, spec *runtime.Spec, stdio stdio, created func(pid int) error) (process, error) {
+	start := runtime.Start
+	if s.ahead != nil {
+		start = s.ahead.Start
+	}
+	t, err := start(ctx, spec, stdio.runtime(), runtime.Hooks{Created: created})
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/skiff-dev/skiff/engine/runtime"
 )
 
 // A monitor on standby is started before its container is known: a
@@ -119,9 +121,12 @@ func (p *proc) assign(dir string, out *os.File) error {
 	return err
 }
 
-// runStandby is a monitor on standby: it waits for its container, then
-// runs as its monitor. The daemon closing the socket first ends it.
+// runStandby is a monitor on standby: it starts its container's init
+// ahead, waits for its container, then runs as its monitor. The daemon
+// closing the socket first ends it, and the init with it.
 func runStandby() int {
+	ahead, prestartErr := prestartInit()
+	defer ahead.discard()
 	dir, err := awaitAssignment()
 	if err != nil {
 		if !errors.Is(err, errNoAssignment) {
@@ -129,10 +134,45 @@ func runStandby() int {
 		}
 		return 0
 	}
+	// From here on stderr is the monitor's log.
+	if prestartErr != nil {
+		fmt.Fprintf(os.Stderr, "skiff monitor on standby: start the init ahead: %v (starting it now)\n", prestartErr)
+	}
 	if err := nameProcess(dir); err != nil {
 		fmt.Fprintf(os.Stderr, "skiff monitor on standby: %v\n", err)
 	}
 	return run(dir)
+}
+
+// aheadInit is the init a monitor on standby started for its next
+// container, nil if none.
+type aheadInit struct{ p *runtime.Prestarted }
+
+// prestartInit starts the init of the monitor's next container ahead of
+// it (runtime.Prestart), when its containers are started with
+// engine/runtime: theStarter then uses it, or, if the container needs
+// another kind of init, discards it and starts one.
+func prestartInit() (aheadInit, error) {
+	if _, ok := theStarter.(runtimeStarter); !ok {
+		return aheadInit{}, nil
+	}
+	p, err := runtime.Prestart()
+	if err != nil {
+		return aheadInit{}, err
+	}
+	theStarter = runtimeStarter{ahead: p}
+	return aheadInit{p}, nil
+}
+
+// discard ends the init started ahead if no container used it: nothing of
+// it outlives the monitor.
+func (a aheadInit) discard() {
+	if a.p == nil {
+		return
+	}
+	if err := a.p.Discard(); err != nil {
+		fmt.Fprintf(os.Stderr, "skiff monitor: %v\n", err)
+	}
 }
 
 // errNoAssignment: the daemon closed the sync socket of a monitor on

@@ -55,6 +55,11 @@
 //	                                     close-on-exec)
 //	                         or   ◀───── error {class, message}; the role exits
 //
+// A prestarted init (Prestart, for a monitor on standby) is cloned and
+// waits for its spec before its container is known; its spec message then
+// carries the process's fds 0, 1 and 2 as well, which replace the
+// /dev/null it was born with.
+//
 // The class of an error (not-found, permission-denied, invalid-argument)
 // becomes the errdefs class of Start's error. An EOF without a preceding
 // exec means the role died during setup (killed, or out of memory): Start

@@ -84,15 +84,38 @@ func (c *containerInit) setHostname() error {
 }
 
 // receiveSpec receives the msgSpec message and decodes its spec into spec.
+// The stdio it may carry becomes the role's fds 0, 1 and 2.
 func receiveSpec(conn syncConn, spec any) (message, error) {
-	m, err := conn.expect(msgSpec)
+	m, fds, err := conn.recv()
 	if err != nil {
 		return m, err
+	}
+	defer closeAll(fds)
+	switch {
+	case m.Type == msgSpec && m.Stdio && len(fds) == 3:
+		if err := adoptStdio(fds); err != nil {
+			return m, err
+		}
+	case m.Type == msgSpec && !m.Stdio && len(fds) == 0:
+	case m.Type == msgSpec:
+		return m, fmt.Errorf("sync protocol: spec message with %d fds", len(fds))
+	default:
+		return m, fmt.Errorf("sync protocol: got %q message, want %q", m.Type, msgSpec)
 	}
 	if err := json.Unmarshal(m.Spec, spec); err != nil {
 		return m, fmt.Errorf("decode spec: %w", err)
 	}
 	return m, nil
+}
+
+// adoptStdio makes fds the role's fds 0, 1 and 2, in that order.
+func adoptStdio(fds []int) error {
+	for i, fd := range fds {
+		if err := unix.Dup3(fd, i, 0); err != nil {
+			return fmt.Errorf("make the received fd %d the process's fd %d: %w", fd, i, err)
+		}
+	}
+	return nil
 }
 
 // runSteps runs steps in order until one fails.

@@ -71,20 +71,47 @@ type role struct {
 // launch starts the role process from exe and drives the sync protocol
 // until the container process runs (see the package documentation).
 func launch(ctx context.Context, exe *os.File, r role, stdio Stdio, hooks Hooks) (*Task, error) {
-	payload, err := json.Marshal(r.spec)
+	m, err := specMessage(r.spec, r.console)
 	if err != nil {
-		return nil, fmt.Errorf("encode spec: %w", err)
+		return nil, err
 	}
+	rp, err := spawn(exe, r, stdio)
+	if err != nil {
+		return nil, err
+	}
+	return rp.finish(ctx, m, nil, hooks)
+}
+
+// specMessage is the msgSpec message carrying spec (a *Spec or *ExecSpec).
+func specMessage(spec any, console bool) (message, error) {
+	payload, err := json.Marshal(spec)
+	if err != nil {
+		return message{}, fmt.Errorf("encode spec: %w", err)
+	}
+	return message{Type: msgSpec, Spec: payload, Console: console}, nil
+}
+
+// roleProc is a role process that waits for its spec.
+type roleProc struct {
+	name string
+	proc *os.Process
+	conn syncConn
+}
+
+// spawn starts the role process r from exe, with stdio as its fds 0, 1
+// and 2.
+func spawn(exe *os.File, r role, stdio Stdio) (*roleProc, error) {
 	parentFD, childFD, err := newSyncPair()
 	if err != nil {
 		return nil, err
 	}
-	conn := syncConn{fd: parentFD}
-	defer conn.close()
 	child := os.NewFile(uintptr(childFD), "sync")
+	// The role's end must be closed here once the role has it, or its
+	// EOF, which says execve succeeded, never comes.
+	defer child.Close()
 	files, closeStdio, err := stdio.files()
 	if err != nil {
-		child.Close()
+		unix.Close(parentFD)
 		return nil, err
 	}
 	defer closeStdio()
@@ -102,24 +129,29 @@ func launch(ctx context.Context, exe *os.File, r role, stdio Stdio, hooks Hooks)
 	} else {
 		proc, err = start()
 	}
-	// The role's end must be closed here, or its EOF, which says execve
-	// succeeded, never comes.
-	child.Close()
 	if err != nil {
+		unix.Close(parentFD)
 		return nil, fmt.Errorf("start %s: %w", r.name, err)
 	}
+	return &roleProc{name: r.name, proc: proc, conn: syncConn{fd: parentFD}}, nil
+}
 
-	t := &Task{proc: proc}
-	stop := context.AfterFunc(ctx, func() { proc.Kill() })
-	err = handshake(conn, t, message{Type: msgSpec, Spec: payload, Console: r.console}, hooks)
+// finish sends the role its spec (with fds attached, if any) and drives the
+// rest of the sync protocol until the container process runs. On failure
+// the role is killed and reaped. Either way the role's sync socket is
+// closed.
+func (rp *roleProc) finish(ctx context.Context, spec message, fds []int, hooks Hooks) (*Task, error) {
+	defer rp.conn.close()
+	t := &Task{proc: rp.proc}
+	stop := context.AfterFunc(ctx, func() { rp.proc.Kill() })
+	err := handshake(rp.conn, t, spec, fds, hooks)
 	if !stop() {
-		err = ctx.Err() // proc was killed, whatever happened meanwhile
+		err = ctx.Err() // the role was killed, whatever happened meanwhile
 	}
 	if err != nil {
-		proc.Kill()
-		st, werr := proc.Wait()
+		st, werr := rp.kill()
 		if errors.Is(err, errExitedEarly) && werr == nil {
-			err = fmt.Errorf("%s %w (%v)", r.name, err, st)
+			err = fmt.Errorf("%s %w (%v)", rp.name, err, st)
 		}
 		if t.console != nil {
 			t.console.Close()
@@ -129,13 +161,19 @@ func launch(ctx context.Context, exe *os.File, r role, stdio Stdio, hooks Hooks)
 	return t, nil
 }
 
+// kill kills the role and reaps it.
+func (rp *roleProc) kill() (*os.ProcessState, error) {
+	rp.proc.Kill()
+	return rp.proc.Wait()
+}
+
 // errExitedEarly is returned when the role process went away during setup
 // without saying why (killed, or crashed).
 var errExitedEarly = errors.New("exited during setup")
 
 // handshake is the parent's side of the sync protocol.
-func handshake(conn syncConn, t *Task, spec message, hooks Hooks) error {
-	if err := conn.send(spec); err != nil {
+func handshake(conn syncConn, t *Task, spec message, fds []int, hooks Hooks) error {
+	if err := conn.send(spec, fds...); err != nil {
 		if errors.Is(err, unix.EPIPE) {
 			return errExitedEarly
 		}

@@ -40,9 +40,12 @@ const (
 type message struct {
 	Type msgType `json:"type"`
 	// Spec and Console are set in msgSpec: Console asks the role to
-	// allocate the process's pty (see Stdio).
+	// allocate the process's pty (see Stdio). Stdio says the message
+	// carries the process's fds 0, 1 and 2 (SCM_RIGHTS): a prestarted init
+	// was born without them (see Prestarted).
 	Spec    json.RawMessage `json:"spec,omitempty"`
 	Console bool            `json:"console,omitempty"`
+	Stdio   bool            `json:"stdio,omitempty"`
 	Error   *wireError      `json:"error,omitempty"`
 }
 
@@ -87,6 +90,9 @@ func (w *wireError) err() error {
 	}
 	return errors.New(w.Message)
 }
+
+// maxMsgFds is the most descriptors a message carries: stdio's three.
+const maxMsgFds = 3
 
 // syncConn is one end of a parent ↔ role socketpair (SOCK_SEQPACKET: each
 // message is one datagram, so no framing is needed, and an EOF is seen once
@@ -147,7 +153,7 @@ func (c syncConn) recv() (message, []int, error) {
 		return message{}, nil, fmt.Errorf("receive sync message: %w", err)
 	}
 	buf := make([]byte, n)
-	oob := make([]byte, unix.CmsgSpace(4))
+	oob := make([]byte, unix.CmsgSpace(maxMsgFds*4))
 	var oobn int
 	err = ignoringEINTR(func() (err error) {
 		n, oobn, _, _, err = unix.Recvmsg(c.fd, buf, oob, unix.MSG_CMSG_CLOEXEC)
