@@ -44,10 +44,10 @@ type starter interface {
 	// process can name it), given no stdio, and returns its master from
 	// process.Console. Otherwise the monitor passes a pty slave.
 	allocatesConsole() bool
-	// start runs the container's init. created runs with the init's host
-	// pid before the container's process starts (the cgroup is joined
-	// there).
-	start(ctx context.Context, spec *runtime.Spec, stdio stdio, created func(pid int) error) (process, error)
+	// start runs the container's init. hooks.Created runs with the init's
+	// host pid before the container's process starts (the cgroup is
+	// joined there, or through hooks.Join: see runtime.Hooks).
+	start(ctx context.Context, spec *runtime.Spec, stdio stdio, hooks runtime.Hooks) (process, error)
 	// exec runs a process in the running container whose init is spec.Pid;
 	// created runs with its host pid before it starts (it joins the
 	// container's cgroup there).
@@ -57,6 +57,10 @@ type starter interface {
 // cgroupManager is the container's cgroup.
 type cgroupManager interface {
 	Add(pid int) error
+	// TaskFiles and AddV2 join the cgroup in two steps, when
+	// cgroup.SelfJoin: the init's thread itself on v1, the process on v2.
+	TaskFiles() ([]*os.File, error)
+	AddV2(pid int) error
 	OOMKilled() (bool, error)
 	Destroy() error
 }
@@ -85,12 +89,12 @@ type runtimeStarter struct{ ahead *runtime.Prestarted }
 
 func (runtimeStarter) allocatesConsole() bool { return true }
 
-func (s runtimeStarter) start(ctx context.Context, spec *runtime.Spec, stdio stdio, created func(pid int) error) (process, error) {
+func (s runtimeStarter) start(ctx context.Context, spec *runtime.Spec, stdio stdio, hooks runtime.Hooks) (process, error) {
 	start := runtime.Start
 	if s.ahead != nil {
 		start = s.ahead.Start
 	}
-	t, err := start(ctx, spec, stdio.runtime(), runtime.Hooks{Created: created})
+	t, err := start(ctx, spec, stdio.runtime(), hooks)
 	if err != nil {
 		return nil, err
 	}

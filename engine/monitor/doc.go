@@ -66,11 +66,15 @@
 // a crash of the machine ends too, and a killed daemon or monitor loses
 // nothing of what is in the page cache. exit.json is synced.
 //
-// A container joins its cgroup (Hooks.Created) about 10 ms after Start
-// began: meanwhile Start keeps the kernel's cgroup migration lock warm
-// (cgroup.WarmMigrations), so that the join does not wait 5-15 ms for an RCU
-// grace period on a host whose cgroups saw no migration for a while. On
-// the socketpair, one JSON object per packet:
+// Where every limit is on a v1 hierarchy (cgroup.SelfJoin: v1 and hybrid
+// hosts), the init's thread joins the container's v1 cgroups itself
+// (Hooks.Join), which takes no global lock in the kernel, and the monitor
+// moves the running init into its v2 directory afterwards, in the
+// background. Elsewhere the monitor moves the init (Hooks.Created) about
+// 10 ms after Start began: meanwhile Start keeps the kernel's cgroup
+// migration lock warm (cgroup.WarmMigrations), so that the join does not
+// wait 5-15 ms for an RCU grace period on a host whose cgroups saw no
+// migration for a while. On the socketpair, one JSON object per packet:
 //
 //	monitor → daemon  {"type":"started","pid":N,"startedAt":T}
 //	              or  {"type":"failed","error":{"class":"not found","message":"exec: \"x\": executable file not found in $PATH"}}
@@ -147,9 +151,10 @@
 // namespace ends them anyway), the output is drained (at most drainTimeout:
 // a process left outside a PID namespace may hold the pipes), the exit is
 // recorded in exit.json (temporary file, fsync, rename: ReadExit reads it),
-// with OOMKilled from the cgroup, the cgroup is destroyed, waiters are
-// answered, and sessions end after their queued output (at most
-// flushTimeout for a client that does not read). Once the hold is released,
+// with OOMKilled from the cgroup, waiters are answered, and sessions end
+// after their queued output (at most flushTimeout for a client that does
+// not read); the cgroup is destroyed meanwhile, and the monitor exits only
+// after it. Once the hold is released,
 // the monitor removes monitor.sock, monitor.pid and init.pid and exits.
 //
 // # When processes die

@@ -21,8 +21,9 @@ type hostStarter struct{}
 
 func (hostStarter) allocatesConsole() bool { return false }
 
-func (hostStarter) start(ctx context.Context, spec *runtime.Spec, stdio stdio, created func(int) error) (process, error) {
-	return startHost(ctx, spec.Process, stdio, created)
+// start ignores hooks.Join: a host process joins no v1 cgroup.
+func (hostStarter) start(ctx context.Context, spec *runtime.Spec, stdio stdio, hooks runtime.Hooks) (process, error) {
+	return startHost(ctx, spec.Process, stdio, hooks.Created)
 }
 
 func (hostStarter) exec(ctx context.Context, spec *runtime.ExecSpec, stdio stdio, created func(pid int) error) (process, error) {

@@ -16,6 +16,9 @@ import (
 	"time"
 
 	"github.com/containerd/errdefs"
+
+	"github.com/skiff-dev/skiff/engine/runtime"
+	"github.com/skiff-dev/skiff/engine/runtime/cgroup"
 )
 
 // How long the monitor waits at its ends.
@@ -75,8 +78,9 @@ type monitor struct {
 	stdinMu   sync.Mutex // one attached client's stdin write at a time
 	stdinOnce sync.Once  // StdinOnce closes the init's stdin once
 
-	exited chan struct{} // closed once the init's exit is recorded
-	exit   Exit          // set before exited is closed
+	v2Joined chan struct{} // closed once joinV2 is done
+	exited   chan struct{} // closed once the init's exit is recorded
+	exit     Exit          // set before exited is closed
 
 	released chan struct{} // closed when Start's end of the sync socket closed
 
@@ -95,6 +99,7 @@ func run(dir string) int {
 	m := &monitor{
 		dir:      dir,
 		log:      log.New(os.Stderr, fmt.Sprintf("monitor[%d] ", os.Getpid()), log.LstdFlags|log.Lmicroseconds|log.LUTC),
+		v2Joined: make(chan struct{}),
 		exited:   make(chan struct{}),
 		released: make(chan struct{}),
 		serving:  make(chan struct{}),
@@ -224,15 +229,7 @@ func (m *monitor) setup() error {
 	if m.cfg.Tty {
 		spec.ConsoleSize = consoleSize(m.cfg.ConsoleSize)
 	}
-	created := func(pid int) error {
-		if err := ready(); err != nil {
-			return err
-		}
-		if m.cgroup == nil {
-			return nil
-		}
-		return m.cgroup.Add(pid)
-	}
+	hooks := m.cgroupHooks(ready)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	m.mu.Lock()
@@ -243,7 +240,7 @@ func (m *monitor) setup() error {
 		ready()
 		return context.Canceled
 	}
-	proc, err := theStarter.start(ctx, &spec, m.io.child, created)
+	proc, err := theStarter.start(ctx, &spec, m.io.child, hooks)
 	m.io.closeChild()
 	if perr := ready(); perr != nil {
 		// created failed the start with it (a starter that does not call
@@ -272,6 +269,7 @@ func (m *monitor) setup() error {
 	if err := writePid(m.dir, initPidFile, proc.Pid()); err != nil {
 		m.log.Printf("write init pid file: %v", err)
 	}
+	m.joinV2(proc.Pid())
 	for _, o := range m.io.outputs {
 		m.pumps.Add(1)
 		go func() { // ends at the output's EOF, or when drain closes it
@@ -280,6 +278,49 @@ func (m *monitor) setup() error {
 		}()
 	}
 	return nil
+}
+
+// cgroupHooks are the runtime hooks that put the init in the container's
+// cgroup once prepare (which ready waits for) has made it. Where
+// cgroup.SelfJoin, the init's thread joins the v1 hierarchies, which hold
+// every limit, itself (Hooks.Join): no 5-13 ms wait for the kernel's
+// migration lock before the container runs. The v2 directory, which then
+// only groups the processes, is joined by joinV2 once the container runs.
+// Elsewhere Hooks.Created moves the init, as Start warmed up for.
+func (m *monitor) cgroupHooks(ready func() error) runtime.Hooks {
+	selfJoin := cgroup.SelfJoin()
+	return runtime.Hooks{
+		Created: func(pid int) error {
+			if err := ready(); err != nil || m.cgroup == nil || selfJoin {
+				return err
+			}
+			return m.cgroup.Add(pid)
+		},
+		Join: func() ([]*os.File, error) {
+			if m.cgroup == nil || !selfJoin {
+				return nil, nil
+			}
+			return m.cgroup.TaskFiles()
+		},
+	}
+}
+
+// joinV2 moves the running init into the container's v2 directory where
+// it joined its v1 cgroups itself (see cgroupHooks), in the background:
+// the move may wait for the kernel's migration lock. waitInit waits for it
+// before it destroys the cgroup.
+func (m *monitor) joinV2(pid int) {
+	if m.cgroup == nil || !cgroup.SelfJoin() {
+		close(m.v2Joined)
+		return
+	}
+	go func() { // bounded by the kernel's grace period
+		defer close(m.v2Joined)
+		// The container may have exited already (ESRCH): nothing to group.
+		if err := m.cgroup.AddV2(pid); err != nil && !errors.Is(err, syscall.ESRCH) {
+			m.log.Printf("join the v2 cgroup: %v", err)
+		}
+	}()
 }
 
 // prepare makes what the monitor needs once the container runs: its pid
@@ -306,8 +347,8 @@ func (m *monitor) prepare() error {
 }
 
 // waitInit waits for the init to exit and records its end: the output is
-// drained, the exit record written, the cgroup destroyed, the waiters woken
-// and the attach sessions ended after their last byte.
+// drained, the exit record written, the waiters woken, the attach sessions
+// ended after their last byte, and the cgroup destroyed.
 func (m *monitor) waitInit() {
 	code, err := m.init.Wait()
 	exit := Exit{Code: code, FinishedAt: time.Now().UTC()}
@@ -325,12 +366,15 @@ func (m *monitor) waitInit() {
 		}
 		exit.OOMKilled = oom
 	}
-	// The record's two fsyncs and the cgroup's removal take about half a
-	// millisecond each, and are independent: both are done before
-	// waiters are answered.
+	// The cgroup is destroyed meanwhile, and its end is not waited for
+	// before waiters are answered: its removal may wait for joinV2's move,
+	// which may wait 5-13 ms for the kernel's migration lock, and every
+	// process of the container is gone already (its PID namespace ended
+	// with the init). The monitor exits only once it is done.
 	destroyed := make(chan struct{})
 	go func() { // ends after Destroy, which is bounded (destroyTimeout)
 		defer close(destroyed)
+		<-m.v2Joined
 		if m.cgroup != nil {
 			if err := m.cgroup.Destroy(); err != nil {
 				m.log.Printf("destroy cgroup: %v", err)
@@ -340,7 +384,6 @@ func (m *monitor) waitInit() {
 	if err := writeJSON(m.dir, exitFile, exit); err != nil {
 		m.log.Printf("record exit: %v", err)
 	}
-	<-destroyed
 	if err := m.logw.Err(); err != nil {
 		m.log.Printf("the container's log lost records: %v", err)
 	}
@@ -351,6 +394,7 @@ func (m *monitor) waitInit() {
 	close(m.exited)
 	m.out.close(flushTimeout)
 	m.io.close() // unblocks a client's stdin write the container never read
+	<-destroyed
 }
 
 // drain waits for a finished process's output pumps to reach EOF, and

@@ -62,10 +62,11 @@ func Start(ctx context.Context, cfg Config) (*Client, error) {
 	if err := awaitPrevious(ctx, dir); err != nil {
 		return nil, errdefs.ErrConflict.WithMessage(fmt.Sprintf("container %s already has a running monitor: %v", cfg.ID, err))
 	}
-	if cfg.CgroupParent != "" {
+	if cfg.CgroupParent != "" && !cgroup.SelfJoin() {
 		// The monitor moves the init into its cgroup about 10 ms from
 		// now: have the kernel's wait that comes with a first migration
-		// happen meanwhile (see cgroup.WarmMigrations).
+		// happen meanwhile (see cgroup.WarmMigrations). Where the init
+		// joins its cgroups itself, nothing waits for that move.
 		stopWarm := cgroup.WarmMigrations()
 		defer stopWarm()
 	}

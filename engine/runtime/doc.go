@@ -46,7 +46,8 @@
 //	                              ◀───── created
 //	Hooks.Created(pid)
 //	(cgroup, networking)
-//	resume ────────────────────────────▶ network, rootfs, pivot_root, masks,
+//	resume (+ Hooks.Join's files) ─────▶ joins those cgroups (its thread),
+//	                                     network, rootfs, pivot_root, masks,
 //	                                     hostname, user, cwd, rlimits,
 //	                                     capabilities, seccomp
 //	                              ◀───── console + pty master fd (console mode)

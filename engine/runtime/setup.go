@@ -3,6 +3,7 @@ package runtime
 import (
 	"fmt"
 	"math"
+	"os"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -78,13 +79,43 @@ func (p *processSetup) steps() []func() error {
 }
 
 // awaitResume tells the parent the role runs in its namespaces and waits
-// until Hooks.Created has run there.
+// until Hooks.Created has run there, then joins the cgroups of Hooks.Join.
 func (p *processSetup) awaitResume() error {
 	if err := p.conn.send(message{Type: msgCreated}); err != nil {
 		return err
 	}
-	_, err := p.conn.expect(msgResume)
-	return err
+	m, fds, err := p.conn.recv()
+	if err != nil {
+		return err
+	}
+	defer closeAll(fds)
+	switch {
+	case m.Type == msgError && m.Error != nil:
+		return m.Error.err()
+	case m.Type != msgResume:
+		return fmt.Errorf("sync protocol: got %q message, want %q", m.Type, msgResume)
+	}
+	return joinCgroups(fds)
+}
+
+// joinCgroups moves the calling thread into the v1 cgroup of each "tasks"
+// file in fds (see Hooks.Join).
+func joinCgroups(fds []int) error {
+	for _, fd := range fds {
+		if _, err := unix.Write(fd, []byte("0")); err != nil {
+			return fmt.Errorf("join cgroup (%s): %w", fdTarget(fd), err)
+		}
+	}
+	return nil
+}
+
+// fdTarget is what fd refers to, for error messages.
+func fdTarget(fd int) string {
+	target, err := os.Readlink(fdPath(fd))
+	if err != nil {
+		return fmt.Sprintf("fd %d", fd)
+	}
+	return target
 }
 
 // resolveUser looks the process's user up in the container's /etc/passwd

@@ -190,7 +190,7 @@ func handshake(conn syncConn, t *Task, spec message, fds []int, hooks Hooks) err
 			return fmt.Errorf("created hook (pid %d): %w", t.proc.Pid, err)
 		}
 	}
-	if err := conn.send(message{Type: msgResume}); err != nil {
+	if err := resume(conn, hooks); err != nil {
 		return err
 	}
 	execing := false
@@ -217,6 +217,26 @@ func handshake(conn syncConn, t *Task, spec message, fds []int, hooks Hooks) err
 			return fmt.Errorf("sync protocol: unexpected %q message with %d fds", m.Type, len(fds))
 		}
 	}
+}
+
+// resume sends msgResume, with the cgroup files of hooks.Join.
+func resume(conn syncConn, hooks Hooks) error {
+	var files []*os.File
+	if hooks.Join != nil {
+		var err error
+		if files, err = hooks.Join(); err != nil {
+			return fmt.Errorf("join hook: %w", err)
+		}
+	}
+	fds := make([]int, len(files))
+	for i, f := range files {
+		defer f.Close()
+		fds[i] = int(f.Fd())
+	}
+	if len(fds) > maxMsgFds {
+		return fmt.Errorf("join hook: %d cgroup files, at most %d", len(fds), maxMsgFds)
+	}
+	return conn.send(message{Type: msgResume}, fds...)
 }
 
 // files returns the role's fds 0, 1 and 2, /dev/null in place of a nil

@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -148,4 +149,42 @@ func TestStartInvalidSpec(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The cgroup files of Hooks.Join are joined by the init's thread itself,
+// before the process runs: the process is in that cgroup.
+func TestStartJoinHook(t *testing.T) {
+	parent := "/sys/fs/cgroup/pids"
+	if _, err := os.Stat(filepath.Join(parent, "tasks")); err != nil {
+		t.Skip("no v1 pids hierarchy")
+	}
+	dir := filepath.Join(parent, "skiff-runtime-test-"+strconv.Itoa(os.Getpid()))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(dir) })
+	hooks := Hooks{Join: func() ([]*os.File, error) {
+		f, err := os.OpenFile(filepath.Join(dir, "tasks"), os.O_WRONLY, 0)
+		return []*os.File{f}, err
+	}}
+	s := start(t, sh(t, "grep :pids: /proc/self/cgroup"), hooks)
+	if r := s.wait(t); r.stdout != fmt.Sprintf("%s:pids:/%s\n", pidsHierarchyID(t), filepath.Base(dir)) {
+		t.Errorf("the process's pids cgroup: %q (stderr %q), want %s", r.stdout, r.stderr, dir)
+	}
+}
+
+// pidsHierarchyID is the number /proc/self/cgroup gives the v1 pids
+// hierarchy.
+func pidsHierarchyID(t *testing.T) string {
+	b, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if id, rest, ok := strings.Cut(line, ":"); ok && strings.HasPrefix(rest, "pids:") {
+			return id
+		}
+	}
+	t.Fatal("no pids hierarchy in /proc/self/cgroup")
+	return ""
 }

@@ -22,7 +22,8 @@ const (
 	// for msgResume while the parent runs Hooks.Created.
 	msgCreated msgType = "created"
 	// msgResume (parent → role): build the container and exec. Answered by
-	// msgExec, then EOF; or by msgError.
+	// msgExec, then EOF; or by msgError. It carries the cgroup files of
+	// Hooks.Join, if any (SCM_RIGHTS).
 	msgResume msgType = "resume"
 	// msgConsole (role → parent) carries the master of a pty allocated in
 	// the container's /dev/pts (SCM_RIGHTS); sent only in console mode.
@@ -91,8 +92,9 @@ func (w *wireError) err() error {
 	return errors.New(w.Message)
 }
 
-// maxMsgFds is the most descriptors a message carries: stdio's three.
-const maxMsgFds = 3
+// maxMsgFds is the most descriptors a message carries: stdio's three in
+// msgSpec, one per v1 cgroup hierarchy in msgResume (Hooks.Join).
+const maxMsgFds = 16
 
 // syncConn is one end of a parent ↔ role socketpair (SOCK_SEQPACKET: each
 // message is one datagram, so no framing is needed, and an EOF is seen once

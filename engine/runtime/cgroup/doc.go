@@ -64,7 +64,10 @@
 // period when no migration happened for a grace period or so: Add then
 // takes 5 to 13 ms on the development VM, 0.3 ms otherwise.
 // [WarmMigrations], started about 10 ms before an Add, makes it the fast
-// one (BenchmarkAdd).
+// one (BenchmarkAdd). A thread that moves itself on v1 takes no such lock
+// ([Manager.TaskFiles]): where [SelfJoin], a container's init joins its v1
+// cgroups that way, and only the move into its v2 directory, which holds
+// none of its limits then, waits ([Manager.AddV2]).
 //
 // # Concurrency
 //
