@@ -234,13 +234,16 @@ func scanContainer(r scanner) (*Container, error) {
 }
 
 // saveState writes a container's state (and status column) in one
-// transaction.
+// transaction. It is a relaxed one (see store.DB.RelaxedTx): a state
+// describes processes, which only a crash of the machine could end along
+// with the commit, and a restarted daemon checks each running container's
+// monitor anyway.
 func (s *Service) saveState(ctx context.Context, c *Container) error {
 	state, err := json.Marshal(c.State)
 	if err != nil {
 		return err
 	}
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.db.RelaxedTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE containers SET status = ?, state = ? WHERE id = ?`, string(c.State.Status), string(state), c.ID)
 		if err != nil {
 			return fmt.Errorf("save state of container %s: %w", shortID(c.ID), err)

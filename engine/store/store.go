@@ -1,7 +1,8 @@
 // Package store keeps skiff's metadata in SQLite.
 //
 // The database runs in WAL mode with synchronous=FULL, so a transaction that
-// has returned is on disk even if the daemon is killed a moment later, and
+// has returned is on disk even if the machine stops a moment later (but for
+// RelaxedTx's, which only a killed process cannot lose), and
 // foreign keys on, so the schema itself refuses rows that point at nothing.
 // Writes go through a single connection (SQLite has one writer anyway; queuing
 // in Go is cheaper than SQLITE_BUSY retries) and begin IMMEDIATE; reads use a
@@ -16,6 +17,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -102,6 +104,44 @@ func (db *DB) Read() Querier { return db.read }
 // Tx runs fn in a write transaction and commits it if fn returns nil.
 func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit transaction: %w", err)
+	}
+	return nil
+}
+
+// RelaxedTx runs fn in a write transaction, as Tx does, whose commit
+// does not wait for the disk (synchronous=NORMAL for that commit only),
+// which saves an fsync of about 0.6 ms. In WAL mode such a commit survives
+// the death of the process, which is all a container's state rows need
+// (a crash of the machine ends the containers too); only a power loss or
+// a crash of the kernel may roll back commits made since the last
+// checkpoint, and the database stays consistent. Everything else, images,
+// layers and credentials above all, commits with Tx.
+func (db *DB) RelaxedTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	conn, err := db.write.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous=NORMAL"); err != nil {
+		return fmt.Errorf("begin relaxed transaction: %w", err)
+	}
+	defer func() {
+		// The one writer connection must not stay relaxed: one that cannot
+		// be restored is discarded (a new one gets the DSN's pragmas).
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous=FULL"); err != nil {
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}

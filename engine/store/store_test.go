@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -170,5 +171,45 @@ func TestTheRealMigrationsApply(t *testing.T) {
 		if n != 1 {
 			t.Errorf("table %s missing", table)
 		}
+	}
+}
+
+// RelaxedTx commits as Tx does, a failing fn rolls back, and the writer is
+// back to synchronous=FULL afterwards.
+func TestRelaxedTx(t *testing.T) {
+	db, err := open(t, filepath.Join(t.TempDir(), "db"), migrations())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	insert := func(name string) func(tx *sql.Tx) error {
+		return func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `CREATE TABLE `+name+` (x INTEGER)`)
+			return err
+		}
+	}
+	if err := db.RelaxedTx(ctx, insert("relaxed")); err != nil {
+		t.Fatal(err)
+	}
+	failed := errors.New("fn failed")
+	if err := db.RelaxedTx(ctx, func(tx *sql.Tx) error { insert("rolled_back")(tx); return failed }); err != failed {
+		t.Fatalf("RelaxedTx: %v, want fn's error", err)
+	}
+	var tables []string
+	rows, err := db.Read().QueryContext(ctx, `SELECT name FROM sqlite_master WHERE name IN ('relaxed', 'rolled_back')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		tables = append(tables, n)
+	}
+	rows.Close()
+	if len(tables) != 1 || tables[0] != "relaxed" {
+		t.Errorf("tables after the two transactions: %v, want [relaxed]", tables)
+	}
+	if v, err := db.Pragma(ctx, "synchronous", true); err != nil || v != "2" {
+		t.Errorf("the writer's synchronous after RelaxedTx: %q, %v; want 2 (FULL)", v, err)
 	}
 }
