@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/containerd/errdefs"
 	"github.com/opencontainers/go-digest"
@@ -44,9 +45,9 @@ type Context struct {
 }
 
 // Extract reads a build context from r into dir, an existing empty
-// directory. r holds a tar, plain or compressed (gzip, bzip2, xz, zstd), or
-// a bare Dockerfile, as `docker build - < Dockerfile` sends it: then the
-// context is empty.
+// directory. r holds a tar, plain or compressed (gzip, bzip2, xz, zstd), a
+// zip (which the dashboard accepts), or a bare Dockerfile, as `docker build
+// - < Dockerfile` sends it: then the context is empty.
 //
 // Entries are unpacked as layer.ApplyAt does with Plain: names that escape
 // and hard links to outside are refused with an error naming the entry,
@@ -70,13 +71,25 @@ func Extract(ctx context.Context, r io.Reader, dir string, opts Options) (*Conte
 
 	c := &Context{Dir: dir}
 	head, _ := content.Peek(layer.TarBlockSize)
-	if kind == compression.None && !layer.IsTarHeader(head) && !isEndOfArchive(head) {
+	switch {
+	case kind == compression.None && isZip(head):
+		var files io.ReadCloser
+		if files, err = zipAsTar(ctx, content, filepath.Dir(dir)); err == nil {
+			// The limit counts the unpacked files, not the compressed zip.
+			unzipped := &limitReader{r: files, left: opts.Limit, limit: opts.Limit}
+			err = unpack(ctx, unzipped, dir, opts.Dockerfile, c)
+			if errors.Is(err, errTooLarge) {
+				err = unzipped.error()
+			}
+			files.Close()
+		}
+	case kind == compression.None && !layer.IsTarHeader(head) && !isEndOfArchive(head):
 		c.Dockerfile, err = io.ReadAll(content)
 		c.DockerfileName = opts.Dockerfile
 		if c.DockerfileName == "" {
 			c.DockerfileName = defaultDockerfile
 		}
-	} else {
+	default:
 		err = unpack(ctx, content, dir, opts.Dockerfile, c)
 	}
 	if err == nil {
