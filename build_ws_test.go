@@ -79,7 +79,7 @@ func TestBuildLogsOverTheWebsocket(t *testing.T) {
 }
 
 // tarOf makes a tar of one file.
-func tarOf(t *testing.T, name, body string) []byte {
+func tarOf(t testing.TB, name, body string) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
