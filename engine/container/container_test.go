@@ -186,10 +186,14 @@ func TestStopKillRestartAndRemove(t *testing.T) {
 	ctx := context.Background()
 	// PID 1 of a namespace gets only the signals it handles: the trap makes
 	// SIGTERM end it, as a well-behaved server does.
-	c := e.create(t, &containertypes.Config{Cmd: []string{"sh", "-c", "trap 'exit 143' TERM; sleep 600 & wait"}}, nil)
+	c := e.create(t, &containertypes.Config{Cmd: []string{"sh", "-c", "trap 'exit 143' TERM; touch /trapped; sleep 600 & wait"}}, nil)
 	if err := e.Start(ctx, c.ID); err != nil {
 		t.Fatal(err)
 	}
+	// A SIGTERM before the shell set its trap would kill it at once: wait
+	// for the trap.
+	trapped := filepath.Join(e.root, "containers", c.ID, "upper", "trapped")
+	waitFor(t, "the shell's trap", func() bool { _, err := os.Stat(trapped); return err == nil })
 	if err := e.Start(ctx, c.ID); !errdefs.IsNotModified(err) {
 		t.Errorf("second start: %v", err)
 	}
@@ -353,5 +357,16 @@ func TestRemoveAutoRemoveAndEvents(t *testing.T) {
 	}
 	if strings.Join(actions, ",") != "create,start,die,destroy" {
 		t.Errorf("events %v, want create,start,die,destroy", actions)
+	}
+}
+
+// waitFor polls cond until it holds, failing the test after a generous
+// bound (a guard against a hang, not a timing assertion).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
 	}
 }
