@@ -164,6 +164,7 @@ func newRootCommand(cc *cliContext, extra ...*cobra.Command) *cobra.Command {
 		newInspectCommand(cc),
 		newVersionCommand(cc),
 		newInfoCommand(cc),
+		newSystemCommand(cc),
 
 		newContainerCommand(cc),
 		newRunCommand(cc),

@@ -17,6 +17,7 @@ import (
 // Backend is what the Docker API handlers need from the engine.
 type Backend interface {
 	Info(ctx context.Context) (engine.Info, error)
+	DiskUsage(ctx context.Context, opts engine.DiskUsageOptions) (*engine.DiskUsage, error)
 	ImageBackend
 	ContainerBackend
 	EventsBackend
@@ -102,6 +103,7 @@ func Register(e *echo.Echo, b Backend, builds BuildBackend, opts Options) {
 	e.HEAD("/_ping", sys.ping)
 	e.GET("/version", sys.versionInfo)
 	e.GET("/info", sys.info)
+	e.GET("/system/df", sys.diskUsage)
 
 	img := &imageRoutes{b: b}
 	e.GET("/images/json", img.list)

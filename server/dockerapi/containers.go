@@ -82,26 +82,31 @@ func (r *containerRoutes) list(c echo.Context) error {
 	now := r.now()
 	out := make([]container.Summary, 0, len(list))
 	for _, ctr := range list {
-		s := container.Summary{
-			ID:      ctr.ID,
-			Names:   []string{"/" + ctr.Name},
-			Image:   ctr.Image,
-			ImageID: ctr.ImageID.String(),
-			Command: commandLine(ctr.Config),
-			Created: ctr.Created.Unix(),
-			Ports:   []container.PortSummary{},
-			Labels:  ctr.Config.Labels,
-			State:   ctr.State.Status,
-			Status:  ctr.Status(now),
-			Mounts:  []container.MountPoint{},
-		}
-		s.HostConfig.NetworkMode = networkMode(ctr.HostConfig)
-		if s.Labels == nil {
-			s.Labels = map[string]string{}
-		}
-		out = append(out, s)
+		out = append(out, toContainerSummary(ctr, now))
 	}
 	return WriteJSON(c, http.StatusOK, out)
+}
+
+// toContainerSummary is a container as GET /containers/json lists it.
+func toContainerSummary(ctr *engine.Container, now time.Time) container.Summary {
+	s := container.Summary{
+		ID:      ctr.ID,
+		Names:   []string{"/" + ctr.Name},
+		Image:   ctr.Image,
+		ImageID: ctr.ImageID.String(),
+		Command: commandLine(ctr.Config),
+		Created: ctr.Created.Unix(),
+		Ports:   []container.PortSummary{},
+		Labels:  ctr.Config.Labels,
+		State:   ctr.State.Status,
+		Status:  ctr.Status(now),
+		Mounts:  []container.MountPoint{},
+	}
+	s.HostConfig.NetworkMode = networkMode(ctr.HostConfig)
+	if s.Labels == nil {
+		s.Labels = map[string]string{}
+	}
+	return s
 }
 
 // commandLine is the COMMAND of docker ps: the arguments joined, those with

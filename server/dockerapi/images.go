@@ -45,19 +45,25 @@ func (r *imageRoutes) list(c echo.Context) error {
 	}
 	out := make([]image.Summary, 0, len(images))
 	for _, img := range images {
-		out = append(out, image.Summary{
-			ID:          img.ID.String(),
-			ParentID:    img.ParentID.String(),
-			RepoTags:    img.RepoTags,
-			RepoDigests: []string{},
-			Created:     img.Created.Unix(),
-			Size:        img.Size,
-			SharedSize:  -1,
-			Containers:  img.Containers,
-			Labels:      img.Labels,
-		})
+		out = append(out, toImageSummary(img, -1))
 	}
 	return WriteJSON(c, http.StatusOK, out)
+}
+
+// toImageSummary is an image as GET /images/json lists it; sharedSize is -1
+// where it was not computed, as in Docker.
+func toImageSummary(img engine.ImageSummary, sharedSize int64) image.Summary {
+	return image.Summary{
+		ID:          img.ID.String(),
+		ParentID:    img.ParentID.String(),
+		RepoTags:    img.RepoTags,
+		RepoDigests: []string{},
+		Created:     img.Created.Unix(),
+		Size:        img.Size,
+		SharedSize:  sharedSize,
+		Containers:  img.Containers,
+		Labels:      img.Labels,
+	}
 }
 
 // imageName splits the wildcard of /images/{name}/{action}: names keep their
