@@ -1,5 +1,6 @@
 // Container types and actions, each with the CLI command that does the same.
 import { post, request, seg } from './api';
+import { insertSorted, removeAt } from './sorted';
 
 export interface Port {
   IP?: string;
@@ -86,4 +87,31 @@ export function portLinks(ports: Port[] | null | undefined): { href: string; tex
     });
   }
   return out;
+}
+
+/** The order of the containers list: newest first, as docker ps. */
+export function newestFirst(a: ContainerSummary, b: ContainerSummary): number {
+  return b.Created - a.Created || (a.Id < b.Id ? -1 : a.Id > b.Id ? 1 : 0);
+}
+
+/**
+ * The list (kept in newestFirst order) with c in its place: replaced where
+ * it was when its creation time is unchanged (a state change), inserted
+ * where it sorts otherwise. Returns a new array whose other entries are the
+ * same objects, so only c's row renders again.
+ */
+export function upsertContainer(list: ContainerSummary[], c: ContainerSummary): ContainerSummary[] {
+  const i = list.findIndex((x) => x.Id === c.Id);
+  if (i >= 0 && list[i].Created === c.Created) {
+    const out = list.slice();
+    out[i] = c;
+    return out;
+  }
+  return insertSorted(i >= 0 ? removeAt(list, i) : list, c, newestFirst);
+}
+
+/** The list without the container id (the same array when it is absent). */
+export function removeContainer(list: ContainerSummary[], id: string): ContainerSummary[] {
+  const i = list.findIndex((x) => x.Id === id);
+  return i < 0 ? list : removeAt(list, i);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { layoutTree, removalImpact, splitTag, type TreeNode } from './images';
+import { layoutTree, mergeImages, removalImpact, rowOrder, splitTag, type ImageSummary, type TreeNode } from './images';
 
 const node = (Id: string, Children: TreeNode[] = [], RepoTags: string[] = []): TreeNode => ({ Id, ParentId: '', RepoTags, Created: 0, Size: 1, VirtualSize: 1, Containers: 0, Children });
 const ctr = (Id: string, ImageID: string, State: string) => ({ Id, ImageID, State, Names: ['/' + Id], Image: '', Command: '', Created: 0, Status: '', Ports: [] });
@@ -38,4 +38,35 @@ describe('layoutTree', () => {
 it('splitTag', () => {
   expect(splitTag('localhost:5000/a/b:v1')).toEqual({ repo: 'localhost:5000/a/b', tag: 'v1' });
   expect(splitTag('localhost:5000/a')).toEqual({ repo: 'localhost:5000/a', tag: 'latest' });
+});
+
+describe('mergeImages', () => {
+  const img = (Id: string, Created: number, RepoTags: string[] | null, Size = 1): ImageSummary => ({ Id, ParentId: '', RepoTags, Created, Size, Containers: 0 });
+  const newest = rowOrder('created', -1);
+  const start = [img('sha256:b', 20, ['b:1', 'b:2']), img('sha256:a', 10, null)];
+  const { images, rows } = mergeImages([], [], start, newest);
+
+  it('builds the rows of a first list in order: one per tag, <none> for none', () => {
+    expect(rows.map((r) => r.ref)).toEqual(['b:2', 'b:1', 'sha256:a']);
+    expect(rows[2].repo).toBe('<none>');
+    expect(images).toEqual(start);
+  });
+  it('keeps everything as it was when nothing changed', () => {
+    const again = mergeImages(images, rows, start.map((i) => ({ ...i })), newest);
+    expect(again.images).toBe(images);
+    expect(again.rows).toBe(rows);
+  });
+  it('replaces only the rows of changed images, adds new ones in order and drops removed ones', () => {
+    const fresh = [img('sha256:c', 15, ['c:1']), img('sha256:b', 20, ['b:1'])];
+    const next = mergeImages(images, rows, fresh, newest);
+    expect(next.rows.map((r) => r.ref)).toEqual(['b:1', 'c:1']);
+    const same = mergeImages(next.images, next.rows, [...fresh, img('sha256:d', 5, ['d:1'])], newest);
+    expect(same.rows[0]).toBe(next.rows[0]);
+    expect(same.rows[1]).toBe(next.rows[1]);
+    expect(same.rows.map((r) => r.ref)).toEqual(['b:1', 'c:1', 'd:1']);
+  });
+  it('sorts by another column with the reference breaking ties', () => {
+    const bySize = mergeImages([], [], [img('x', 1, ['x:1'], 5), img('y', 2, ['y:1'], 9), img('z', 3, ['w:1'], 5)], rowOrder('size', 1));
+    expect(bySize.rows.map((r) => r.ref)).toEqual(['w:1', 'x:1', 'y:1']);
+  });
 });

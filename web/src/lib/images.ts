@@ -1,6 +1,7 @@
 // Image types, the lineage tree's layout, and what removing an image would
 // touch — worked out before asking the daemon, so the user sees it first.
 import type { ContainerSummary } from './containers';
+import { insertSorted } from './sorted';
 
 export interface ImageSummary {
   Id: string;
@@ -26,6 +27,68 @@ export function splitTag(ref: string): { repo: string; tag: string } {
   const at = ref.lastIndexOf(':');
   if (at > ref.lastIndexOf('/') && at > 0) return { repo: ref.slice(0, at), tag: ref.slice(at + 1) };
   return { repo: ref, tag: 'latest' };
+}
+
+export type SortKey = 'repo' | 'tag' | 'id' | 'created' | 'size';
+
+/** A line of the images list: one per tag, or one <none> line for an untagged image. */
+export interface ImageRow {
+  repo: string;
+  tag: string;
+  ref: string;
+  img: ImageSummary;
+}
+
+export function rowsOf(img: ImageSummary): ImageRow[] {
+  const tags = (img.RepoTags ?? []).filter((x) => x !== '<none>:<none>');
+  if (!tags.length) return [{ repo: '<none>', tag: '<none>', ref: img.Id, img }];
+  return tags.map((t) => ({ ...splitTag(t), ref: t, img }));
+}
+
+/** Orders rows by a column, ties broken by the reference. */
+export function rowOrder(key: SortKey, dir: 1 | -1): (a: ImageRow, b: ImageRow) => number {
+  const value = (r: ImageRow): string | number =>
+    key === 'repo' ? r.repo : key === 'tag' ? r.tag : key === 'id' ? r.img.Id : key === 'created' ? r.img.Created : r.img.Size;
+  return (a, b) => {
+    const va = value(a), vb = value(b);
+    return (va < vb ? -1 : va > vb ? 1 : a.ref.localeCompare(b.ref)) * dir;
+  };
+}
+
+/** Whether an image would be listed exactly as before. */
+function sameListing(a: ImageSummary, b: ImageSummary): boolean {
+  return a.Created === b.Created && a.Size === b.Size && (a.RepoTags ?? []).join() === (b.RepoTags ?? []).join();
+}
+
+/**
+ * Brings the list up to date with a fresh GET /images/json: the rows of
+ * images gone or changed leave, those of new or changed ones go where order
+ * puts them, and the others stay the same objects, so a change costs a
+ * binary search per row and renders only the rows it touches. (Past a few
+ * dozen changes, one sort is cheaper.)
+ */
+export function mergeImages(
+  prev: ImageSummary[],
+  rows: ImageRow[],
+  fresh: ImageSummary[],
+  order: (a: ImageRow, b: ImageRow) => number,
+): { images: ImageSummary[]; rows: ImageRow[] } {
+  const before = new Map(prev.map((img) => [img.Id, img]));
+  const changed: ImageSummary[] = [];
+  const images = fresh.map((img) => {
+    const old = before.get(img.Id);
+    before.delete(img.Id);
+    if (old && sameListing(old, img)) return old;
+    changed.push(img);
+    return img;
+  });
+  if (!changed.length && !before.size) return { images: prev, rows };
+  const stale = new Set([...before.keys(), ...changed.map((img) => img.Id)]);
+  let out = rows.filter((r) => !stale.has(r.img.Id));
+  const added = changed.flatMap(rowsOf);
+  if (added.length > 32) out = [...out, ...added].sort(order);
+  else for (const r of added) out = insertSorted(out, r, order);
+  return { images, rows: out };
 }
 
 /** Finds a node and its parent chain in the tree. */
