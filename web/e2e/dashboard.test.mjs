@@ -197,8 +197,9 @@ describe('the dashboard in Chromium', { timeout: 10 * 60_000 }, () => {
     await page.getByRole('menuitem', { name: 'Remove tag…' }).click();
     const dialog = page.getByRole('dialog', { name: 'Remove busybox:latest?' });
     // Before trying: the impact, as the dashboard reads it.
-    await dialog.getByText('The daemon will refuse this removal:').waitFor();
-    await dialog.getByText('1 running container uses it (cannot be forced)').waitFor();
+    await dialog.getByText('This removal needs force:').waitFor();
+    await dialog.getByText('1 container uses it (needs force)').waitFor();
+    await dialog.getByText(/stays, untagged: a running container uses it/).waitFor();
     await dialog.getByRole('button', { name: 'Try anyway' }).click();
     // After: the daemon's own refusal.
     const refusal = dialog.getByRole('alert');

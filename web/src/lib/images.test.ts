@@ -19,10 +19,23 @@ describe('removalImpact', () => {
     expect(i.needsForce).toBe(true);
     expect(i.reasons).toHaveLength(4);
   });
-  it('needs force for a stopped container on the last tag', () => {
+  it('needs force for a stopped container on the last tag, and then deletes the image', () => {
     const i = removalImpact('web:1', { Id: 'sha256:cc', RepoTags: ['web:1'] }, node('sha256:cc'), [ctr('c', 'sha256:cc', 'exited')]);
     expect(i.blocked).toBe(false);
     expect(i.needsForce).toBe(true);
+    expect(i.keepsImage).toBe(false);
+  });
+  it('needs force for a running container on the last tag, which then keeps the image', () => {
+    const i = removalImpact('web:1', { Id: 'sha256:cc', RepoTags: ['web:1'] }, node('sha256:cc'), [ctr('c', 'sha256:cc', 'running')]);
+    expect(i.blocked).toBe(false);
+    expect(i.needsForce).toBe(true);
+    expect(i.keepsImage).toBe(true);
+    expect(i.reasons).toEqual(['1 container uses it (needs force)']);
+  });
+  it('untags the last tag of an image with children, which keep it', () => {
+    const i = removalImpact('base:1', { Id: 'sha256:dd', RepoTags: ['base:1'] }, node('sha256:dd', [node('sha256:ee')]), []);
+    expect(i.blocked || i.needsForce).toBe(false);
+    expect(i.keepsImage).toBe(true);
   });
 });
 

@@ -109,17 +109,27 @@ export interface Impact {
   running: ContainerSummary[];
   stopped: ContainerSummary[];
   children: TreeNode[];
-  /** A hard conflict no force overrides (children, running containers). */
+  /** A hard conflict no force overrides (by ID: children, running containers). */
   blocked: boolean;
-  /** A soft conflict that force overrides (stopped containers, several repos). */
+  /** A soft conflict that force overrides. */
   needsForce: boolean;
+  /**
+   * Removing the last tag takes the tag only: a running container or a
+   * child image keeps the image, untagged.
+   */
+  keepsImage: boolean;
   reasons: string[];
 }
 
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
 /**
- * What `rmi ref` would do, by Docker's rules: a tag with other tags left
- * only untags; otherwise child images and running containers refuse the
- * removal, stopped containers and tags in several repositories need force.
+ * What `rmi ref` would do, by Docker's rules. A tag with other tags left
+ * only untags. The last tag: while any container uses the image the daemon
+ * asks for force; with it (or with no container) the tag goes, and the
+ * image with it unless a running container or a child image keeps it. By
+ * ID: child images and running containers refuse the removal, stopped
+ * containers and tags in several repositories need force.
  */
 export function removalImpact(ref: string, image: { Id: string; RepoTags: string[] }, node: TreeNode | null, containers: ContainerSummary[]): Impact {
   const byId = ref.replace(/^sha256:/, '') !== '' && image.Id.replace(/^sha256:/, '').startsWith(ref.replace(/^sha256:/, ''));
@@ -130,29 +140,33 @@ export function removalImpact(ref: string, image: { Id: string; RepoTags: string
   const running = using.filter((c) => c.State === 'running' || c.State === 'paused' || c.State === 'restarting');
   const stopped = using.filter((c) => !running.includes(c));
   const children = node?.Children ?? [];
-  const reasons: string[] = [];
-  let blocked = false;
-  let needsForce = false;
-  if (!untagOnly) {
-    if (children.length) {
-      blocked = true;
-      reasons.push(`it has ${children.length} child image${children.length > 1 ? 's' : ''} (cannot be forced)`);
+  const impact: Impact = { untagOnly, otherTags, running, stopped, children, blocked: false, needsForce: false, keepsImage: false, reasons: [] };
+  if (untagOnly) return impact;
+  if (!byId) {
+    if (using.length) {
+      impact.needsForce = true;
+      impact.reasons.push(`${plural(using.length, 'container uses', 'containers use')} it (needs force)`);
     }
-    if (running.length) {
-      blocked = true;
-      reasons.push(`${running.length} running container${running.length > 1 ? 's use' : ' uses'} it (cannot be forced)`);
-    }
-    if (stopped.length) {
-      needsForce = true;
-      reasons.push(`${stopped.length} stopped container${stopped.length > 1 ? 's use' : ' uses'} it (needs force)`);
-    }
-    const repos = new Set(tags.map((t) => splitTag(t).repo));
-    if (byId && repos.size > 1) {
-      needsForce = true;
-      reasons.push('it is tagged in several repositories (needs force)');
-    }
+    impact.keepsImage = running.length > 0 || children.length > 0;
+    return impact;
   }
-  return { untagOnly, otherTags, running, stopped, children, blocked, needsForce, reasons };
+  if (children.length) {
+    impact.blocked = true;
+    impact.reasons.push(`it has ${plural(children.length, 'child image', 'child images')} (cannot be forced)`);
+  }
+  if (running.length) {
+    impact.blocked = true;
+    impact.reasons.push(`${plural(running.length, 'running container uses', 'running containers use')} it (cannot be forced)`);
+  }
+  if (stopped.length) {
+    impact.needsForce = true;
+    impact.reasons.push(`${plural(stopped.length, 'stopped container uses', 'stopped containers use')} it (needs force)`);
+  }
+  if (new Set(tags.map((t) => splitTag(t).repo)).size > 1) {
+    impact.needsForce = true;
+    impact.reasons.push('it is tagged in several repositories (needs force)');
+  }
+  return impact;
 }
 
 export interface LaidOut {
