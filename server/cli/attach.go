@@ -370,14 +370,7 @@ func withFd(stream any, fn func(fd int) error) (bool, error) {
 // makeRaw puts the terminal behind stream in raw mode, as docker's
 // SetRawTerminal, and returns the function restoring its previous mode.
 func makeRaw(stream any) (func(), error) {
-	var saved unix.Termios
-	found, err := withFd(stream, func(fd int) error {
-		termios, err := unix.IoctlGetTermios(fd, unix.TCGETS)
-		if err != nil {
-			return err
-		}
-		saved = *termios
-		raw := *termios
+	return changeTermios(stream, func(raw *unix.Termios) {
 		raw.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
 		raw.Oflag &^= unix.OPOST
 		raw.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
@@ -385,7 +378,23 @@ func makeRaw(stream any) (func(), error) {
 		raw.Cflag |= unix.CS8
 		raw.Cc[unix.VMIN] = 1
 		raw.Cc[unix.VTIME] = 0
-		return unix.IoctlSetTermios(fd, unix.TCSETS, &raw)
+	})
+}
+
+// changeTermios applies change to the mode of the terminal behind stream
+// and returns the function restoring the previous mode; a stream that is
+// no terminal is left alone.
+func changeTermios(stream any, change func(*unix.Termios)) (func(), error) {
+	var saved unix.Termios
+	found, err := withFd(stream, func(fd int) error {
+		termios, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+		if err != nil {
+			return err
+		}
+		saved = *termios
+		changed := *termios
+		change(&changed)
+		return unix.IoctlSetTermios(fd, unix.TCSETS, &changed)
 	})
 	if err != nil || !found {
 		return func() {}, err

@@ -98,25 +98,7 @@ func (cc *cliContext) readSecret(in *bufio.Reader, prompt string) (string, error
 // noEcho turns off the echo of the terminal behind stream, keeping line
 // editing, and returns the function restoring it.
 func noEcho(stream any) (func(), error) {
-	var saved unix.Termios
-	found, err := withFd(stream, func(fd int) error {
-		termios, err := unix.IoctlGetTermios(fd, unix.TCGETS)
-		if err != nil {
-			return err
-		}
-		saved = *termios
-		quiet := *termios
-		quiet.Lflag &^= unix.ECHO
-		return unix.IoctlSetTermios(fd, unix.TCSETS, &quiet)
-	})
-	if err != nil || !found {
-		return func() {}, err
-	}
-	return func() {
-		_, _ = withFd(stream, func(fd int) error {
-			return unix.IoctlSetTermios(fd, unix.TCSETS, &saved)
-		})
-	}, nil
+	return changeTermios(stream, func(t *unix.Termios) { t.Lflag &^= unix.ECHO })
 }
 
 // readLine reads a line without its line ending; the last line of the input
