@@ -20,6 +20,7 @@ type Backend interface {
 	DiskUsage(ctx context.Context, opts engine.DiskUsageOptions) (*engine.DiskUsage, error)
 	ImageBackend
 	ContainerBackend
+	NetworkBackend
 	EventsBackend
 }
 
@@ -119,6 +120,7 @@ func Register(e *echo.Echo, b Backend, builds BuildBackend, opts Options) {
 	(&containerRoutes{b: b, now: time.Now}).register(e)
 	(&execRoutes{b: b}).register(e)
 	(&volumeRoutes{b: b}).register(e)
+	(&networkRoutes{b: b}).register(e)
 	e.GET("/events", eventsHandler(b))
 	(&buildRoutes{b: builds}).register(e)
 }
