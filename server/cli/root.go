@@ -190,6 +190,7 @@ func newRootCommand(cc *cliContext, extra ...*cobra.Command) *cobra.Command {
 		newExportCommand(cc),
 		newEventsCommand(cc),
 		newVolumeCommand(cc),
+		newNetworkCommand(cc),
 		newBuildCommand(cc), newBuildsCommand(cc),
 		newPasswdCommand(cc),
 	)
