@@ -161,7 +161,7 @@ func TestKilledDaemonKeepsContainersRunning(t *testing.T) {
 	d.exited <- nil
 	time.Sleep(1500 * time.Millisecond) // "short" exits while no daemon runs
 
-	d2 := startSkiffd(t, d.root)
+	d2 := startSkiffd(t, d.root, d.bridgeFlags()...)
 	d2.workDir = d.workDir
 	if out := mustSucceed(t, "ps", d2.docker("ps", "--format", "{{.Names}}")); out != "long\n" {
 		t.Errorf("after restart docker ps shows %q, want long running", out)

@@ -146,7 +146,7 @@ func unixNano(t time.Time) string {
 // host: mounts under its data root, monitor processes of its containers,
 // their cgroups, veth interfaces.
 type hostStateCounts struct {
-	mounts, monitors, cgroups, veths int
+	mounts, monitors, cgroups, veths, rules int
 }
 
 // hostState counts what the containers of daemon d left: those it lists
@@ -174,12 +174,7 @@ func leftoversOf(t *testing.T, d *skiffd, ids []string) hostStateCounts {
 		unified, _ := filepath.Glob("/sys/fs/cgroup/skiff/" + id)
 		l.cgroups += len(dirs) + len(unified)
 	}
-	links, _ := filepath.Glob("/sys/class/net/*")
-	for _, link := range links {
-		if target, _ := os.Readlink(link); strings.Contains(target, "veth") {
-			l.veths++
-		}
-	}
+	l.veths, l.rules = d.networkOf(t, ids)
 	return l
 }
 
@@ -274,7 +269,7 @@ func (d *skiffd) killDaemon(t *testing.T) {
 // whatever the test's outcome.
 func (d *skiffd) restartDaemon(t *testing.T) *skiffd {
 	t.Helper()
-	d2 := startSkiffd(t, d.root)
+	d2 := startSkiffdIn(t, d.netns, d.root, "--bridge", d.bridge, "--bridge-subnet", d.subnet)
 	d2.workDir = d.workDir
 	t.Cleanup(func() {
 		if ids := strings.Fields(d2.docker("ps", "-aq").stdout); len(ids) > 0 {

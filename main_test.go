@@ -26,6 +26,7 @@ import (
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/vishvananda/netns"
 
 	"github.com/skiff-dev/skiff/engine/archive"
 	"github.com/skiff-dev/skiff/engine/monitor"
@@ -55,24 +56,43 @@ type skiffd struct {
 	log     *bytes.Buffer
 	exited  chan error
 	workDir string
+	// bridge and subnet are the daemon's own default network (see
+	// testBridge); netns is the network namespace it runs in, the host's
+	// when not open (see startSkiffdInNetNS).
+	bridge, subnet string
+	netns          netns.NsHandle
 }
 
 // startSkiffd starts "skiff serve" on a data root (a new one when root is
 // ""), with extra serve flags, and waits until it is ready.
 func startSkiffd(t testing.TB, root string, flags ...string) *skiffd {
 	t.Helper()
+	return startSkiffdIn(t, netns.None(), root, flags...)
+}
+
+// startSkiffdIn is startSkiffd in the network namespace ns (the test's own
+// when not open). The daemon gets a bridge and subnet of its own unless
+// flags name them (restartDaemon passes the first daemon's).
+func startSkiffdIn(t testing.TB, ns netns.NsHandle, root string, flags ...string) *skiffd {
+	t.Helper()
 	work := t.TempDir()
 	if root == "" {
 		root = filepath.Join(work, "root")
 	}
-	d := &skiffd{t: t, root: root, socket: filepath.Join(work, "skiff.sock"), workDir: work, log: &bytes.Buffer{}, exited: make(chan error, 1)}
+	d := &skiffd{t: t, root: root, socket: filepath.Join(work, "skiff.sock"), workDir: work, log: &bytes.Buffer{}, exited: make(chan error, 1), netns: ns}
+	if !slices.Contains(flags, "--bridge") {
+		d.bridge, d.subnet = testBridge(t, ns)
+		flags = append(flags, "--bridge", d.bridge, "--bridge-subnet", d.subnet)
+	} else {
+		d.bridge, d.subnet = flags[slices.Index(flags, "--bridge")+1], flags[slices.Index(flags, "--bridge-subnet")+1]
+	}
 	d.cmd = exec.Command(os.Args[0], append([]string{"serve", "--data-root", root, "--socket", d.socket, "--listen", "127.0.0.1:0"}, flags...)...)
 	d.cmd.Env = append(os.Environ(), "SKIFF_TEST_MAIN=1")
 	stderr, err := d.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := d.cmd.Start(); err != nil {
+	if err := inNetNS(ns, d.cmd.Start); err != nil {
 		t.Fatal(err)
 	}
 	ready := make(chan struct{})
@@ -116,9 +136,16 @@ func (d *skiffd) readLog(r interface{ Read([]byte) (int, error) }, ready chan st
 }
 
 // stop ends the daemon with SIGTERM, as a service manager does.
+//
+// Its containers are removed first, so that the daemon removes its bridge
+// and firewall table as it exits (it keeps them for running containers):
+// none may stay on the host.
 func (d *skiffd) stop() {
 	if d.cmd.ProcessState != nil {
 		return
+	}
+	if ids := strings.Fields(d.docker("ps", "-aq").stdout); len(ids) > 0 {
+		d.docker(append([]string{"rm", "-f"}, ids...)...)
 	}
 	d.cmd.Process.Signal(syscall.SIGTERM)
 	select {
@@ -127,6 +154,9 @@ func (d *skiffd) stop() {
 		d.cmd.Process.Kill()
 		<-d.exited
 		d.t.Errorf("skiff serve ignored SIGTERM for 10s")
+	}
+	if n := d.networkLeftovers(); n != "" {
+		d.t.Errorf("skiff serve stopped with no container left, and left %s", n)
 	}
 }
 
@@ -401,7 +431,7 @@ func TestKilledDaemonLosesNoData(t *testing.T) {
 	<-d.exited
 	d.exited <- nil
 
-	d2 := startSkiffd(t, d.root)
+	d2 := startSkiffd(t, d.root, d.bridgeFlags()...)
 	if after := mustSucceed(t, "images", d2.skiff("images", "--no-trunc", "-q")); after != before {
 		t.Errorf("images after kill -9 and restart: %q, want %q", after, before)
 	}
@@ -427,7 +457,7 @@ func TestTCPListenerNeedsTheFirstStartToken(t *testing.T) {
 	}
 	// The token is printed once: a restart does not show it again.
 	d.stop()
-	d2 := startSkiffd(t, d.root)
+	d2 := startSkiffd(t, d.root, d.bridgeFlags()...)
 	if strings.Contains(d2.log.String(), "token=") {
 		t.Errorf("the token was printed again on restart:\n%s", d2.log)
 	}

@@ -14,6 +14,7 @@ import (
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 
 	"github.com/skiff-dev/skiff/engine"
+	"github.com/skiff-dev/skiff/engine/network"
 	"github.com/skiff-dev/skiff/server"
 )
 
@@ -29,6 +30,8 @@ type daemonConfig struct {
 	tlsCert, tlsKey string
 	// maxUpload caps a request body over TCP, e.g. "2g".
 	maxUpload string
+	// bridge and bridgeSubnet are the default network's device and subnet.
+	bridge, bridgeSubnet string
 }
 
 func newServeCommand() *cobra.Command {
@@ -52,6 +55,8 @@ func newServeCommand() *cobra.Command {
 	f.StringVar(&cfg.tlsCert, "tls-cert", "", "certificate (PEM) for HTTPS on the TCP listener, with --tls-key")
 	f.StringVar(&cfg.tlsKey, "tls-key", "", "private key (PEM) of --tls-cert")
 	f.StringVar(&cfg.maxUpload, "max-upload", "2g", "largest request body accepted over TCP: build contexts, image tarballs, imports (e.g. 500m, 2g)")
+	f.StringVar(&cfg.bridge, "bridge", network.DefaultBridge, "bridge device of the default network (created if missing)")
+	f.StringVar(&cfg.bridgeSubnet, "bridge-subnet", "", "IPv4 subnet of the default network, e.g. 172.17.0.0/16 (default: the first of 172.17-31.0.0/16, 192.168.x.0/20 that no route of the host overlaps)")
 	return cmd
 }
 
@@ -81,6 +86,8 @@ func runDaemon(ctx context.Context, cfg daemonConfig, log *slog.Logger, ready ch
 		SQLDriver:         "sqlite",
 		Logger:            log,
 		BuildContextLimit: contextLimit,
+		Bridge:            cfg.bridge,
+		BridgeSubnet:      cfg.bridgeSubnet,
 	})
 	if err != nil {
 		return err

@@ -19,6 +19,7 @@ import (
 type (
 	Container              = container.Container
 	ContainerState         = container.State
+	ContainerNetwork       = container.NetworkState
 	ContainerCreateOptions = container.CreateOptions
 	ContainerListOptions   = container.ListOptions
 	ContainerStopOptions   = container.StopOptions

@@ -36,6 +36,7 @@ import (
 	"github.com/skiff-dev/skiff/engine/events"
 	"github.com/skiff-dev/skiff/engine/image"
 	"github.com/skiff-dev/skiff/engine/layer"
+	"github.com/skiff-dev/skiff/engine/network"
 	"github.com/skiff-dev/skiff/engine/store"
 )
 
@@ -50,6 +51,12 @@ type Config struct {
 	// BuildContextLimit caps a build context's unpacked size; 0 is the
 	// builder's default.
 	BuildContextLimit int64
+	// Bridge is the default network's bridge device (skiff serve's is
+	// network.DefaultBridge); empty runs containers of the default network
+	// with loopback only, as engines in tests of other parts do.
+	// BridgeSubnet is its subnet in CIDR notation, chosen to overlap no
+	// route of the host when empty.
+	Bridge, BridgeSubnet string
 }
 
 // Engine is an open data root and the services over it.
@@ -59,6 +66,7 @@ type Engine struct {
 	db         *store.DB
 	images     *image.Service
 	containers *container.Service
+	bridge     *container.Bridge
 	builder    *build.Builder
 	events     *events.Bus
 	tokens     *auth.Tokens
@@ -122,9 +130,15 @@ func (e *Engine) open(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("garbage-collect images: %w", err)
 	}
 	e.events = events.NewBus()
+	if cfg.Bridge != "" {
+		if e.bridge, err = openBridge(ctx, network.NewIPAM(db), cfg.Bridge, cfg.BridgeSubnet); err != nil {
+			return err
+		}
+	}
 	e.containers, err = container.New(container.Config{
 		DB: db, Images: e.images, Events: e.events,
 		Root: filepath.Join(e.root, "containers"), VolumesRoot: filepath.Join(e.root, "volumes"), Logger: e.log,
+		Bridge: e.bridge,
 	})
 	if err != nil {
 		return err
@@ -151,6 +165,9 @@ func (e *Engine) Close() error {
 		e.builder.Close()
 	}
 	var errs []error
+	if e.containers != nil {
+		errs = append(errs, e.closeBridge(context.Background()))
+	}
 	if e.db != nil {
 		errs = append(errs, e.db.Close())
 	}

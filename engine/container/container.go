@@ -37,6 +37,7 @@ import (
 	"github.com/skiff-dev/skiff/engine/events"
 	"github.com/skiff-dev/skiff/engine/image"
 	"github.com/skiff-dev/skiff/engine/monitor"
+	"github.com/skiff-dev/skiff/engine/network/portmap"
 	"github.com/skiff-dev/skiff/engine/store"
 )
 
@@ -79,6 +80,8 @@ type State struct {
 	// StoppedByUser is set by stop and kill: an unless-stopped container
 	// stays stopped, also across daemon restarts.
 	StoppedByUser bool
+	// Network is set while the container runs on the bridge.
+	Network *NetworkState `json:",omitempty"`
 }
 
 // Running reports whether the container's process exists.
@@ -100,13 +103,15 @@ type Service struct {
 	volumesRoot string
 	log         *slog.Logger
 	now         func() time.Time
+	bridge      *Bridge // nil: no bridge, bridge-mode containers get loopback only
 
 	mu      sync.Mutex
 	locks   map[string]*sync.Mutex // per container, for lifecycle operations
 	live    map[string]*liveContainer
 	execs   map[string]*execInstance
 	waiters map[string]*waiters
-	pending map[string][]*pendingAttach // attaches waiting for a start
+	pending map[string][]*pendingAttach       // attaches waiting for a start
+	ports   map[string][]*portmap.Reservation // host ports held for running containers
 }
 
 // liveContainer is a container whose monitor runs.
@@ -124,6 +129,9 @@ type Config struct {
 	Root        string
 	VolumesRoot string
 	Logger      *slog.Logger
+	// Bridge is the default network; nil runs containers of the default
+	// network mode with loopback only.
+	Bridge *Bridge
 }
 
 // New returns the container service. Call Restore before serving.
@@ -139,8 +147,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	return &Service{
 		db: cfg.DB, images: cfg.Images, events: cfg.Events, root: cfg.Root, volumesRoot: cfg.VolumesRoot, log: log, now: time.Now,
-		locks: map[string]*sync.Mutex{}, live: map[string]*liveContainer{}, execs: map[string]*execInstance{},
-		waiters: map[string]*waiters{}, pending: map[string][]*pendingAttach{},
+		bridge: cfg.Bridge,
+		locks:  map[string]*sync.Mutex{}, live: map[string]*liveContainer{}, execs: map[string]*execInstance{},
+		waiters: map[string]*waiters{}, pending: map[string][]*pendingAttach{}, ports: map[string][]*portmap.Reservation{},
 	}, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -237,20 +238,14 @@ func (s *Service) prepareStateDir(c *Container) error {
 			return fmt.Errorf("create container directory: %w", err)
 		}
 	}
-	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
-	hosts += "127.0.1.1\t" + c.Config.Hostname + "\n"
-	for _, extra := range c.HostConfig.ExtraHosts {
-		if host, ip, ok := strings.Cut(extra, ":"); ok {
-			hosts += ip + "\t" + host + "\n"
-		}
-	}
-	resolv, err := os.ReadFile("/etc/resolv.conf")
+	hosts := hostsFile(c, netip.AddrFrom4([4]byte{127, 0, 1, 1}))
+	resolv, err := resolvConf(c.HostConfig)
 	if err != nil {
-		resolv = nil // no resolver configured on the host: an empty file
+		return err
 	}
 	files := map[string][]byte{
 		"hostname":    []byte(c.Config.Hostname + "\n"),
-		"hosts":       []byte(hosts),
+		"hosts":       hosts,
 		"resolv.conf": resolv,
 	}
 	for name, data := range files {

@@ -56,9 +56,24 @@ func (s *Service) startLocked(ctx context.Context, c *Container) error {
 	if err != nil {
 		return err
 	}
+	conn, err := s.connect(ctx, c)
+	if err != nil {
+		s.failPending(c.ID, err)
+		return err
+	}
+	if conn != nil {
+		cfg.Network = conn.endpoint
+	}
 	os.Remove(filepath.Join(cfg.StateDir, "exit.json")) // an earlier run's
 	client, err := monitor.Start(context.WithoutCancel(ctx), cfg)
+	if err == nil && conn != nil {
+		if err = s.publishPorts(c.ID, conn); err != nil {
+			client.Signal(syscall.SIGKILL)
+			client.Close()
+		}
+	}
 	if err != nil {
+		conn.release()
 		s.failPending(c.ID, err)
 		c.State.Error = err.Error()
 		c.State.ExitCode = startFailureCode(err)
@@ -73,9 +88,13 @@ func (s *Service) startLocked(ctx context.Context, c *Container) error {
 		StartedAt:    client.StartedAt(),
 		RestartCount: c.State.RestartCount,
 	}
+	if conn != nil {
+		c.State.Network = conn.state
+	}
 	if err := s.saveState(ctx, c); err != nil {
 		client.Signal(syscall.SIGKILL)
 		client.Close()
+		s.disconnect(c)
 		return err
 	}
 	s.connectPending(ctx, c.ID, client)
@@ -141,8 +160,10 @@ func (s *Service) recordExit(id string, live *liveContainer, exit monitor.Exit) 
 	if err != nil {
 		return false, 0, nil // removed meanwhile
 	}
+	s.disconnect(c)
 	c.State.Status = containertypes.StateExited
 	c.State.Pid = 0
+	c.State.Network = nil
 	c.State.ExitCode = exit.Code
 	c.State.OOMKilled = exit.OOMKilled
 	c.State.Error = exit.Error

@@ -29,11 +29,18 @@ func (s *Service) Restore(ctx context.Context) error {
 		return err
 	}
 	var toStart, failed []*Container
+	running := map[string]bool{}
 	for _, c := range list {
 		wasRunning := c.State.Running()
 		if wasRunning {
 			if err := s.reconnect(ctx, c); err != nil {
 				return err
+			}
+		}
+		if c.State.Running() {
+			running[c.ID] = true
+			if err := s.reconnectNetwork(c); err != nil {
+				s.log.Warn("make a running container reachable again", "container", c.ID, "err", err)
 			}
 		}
 		switch {
@@ -43,6 +50,9 @@ func (s *Service) Restore(ctx context.Context) error {
 		case wasRunning:
 			failed = append(failed, c) // it exited while the daemon was away
 		}
+	}
+	if err := s.sweepVeths(running); err != nil {
+		s.log.Warn("remove the veths of containers gone while the daemon was away", "err", err)
 	}
 	for _, c := range toStart {
 		if err := s.Start(ctx, c.ID); err != nil && !errdefs.IsNotModified(err) {
@@ -108,7 +118,8 @@ func (s *Service) reconnect(ctx context.Context, c *Container) error {
 			s.log.Warn("remove the cgroup of an exited container", "container", c.ID, "err", err)
 		}
 	}
-	c.State.Status = containertypes.StateExited
+	s.disconnect(c)
+	c.State.Status, c.State.Network = containertypes.StateExited, nil
 	c.State.Pid, c.State.ExitCode, c.State.OOMKilled, c.State.Error = 0, exit.Code, exit.OOMKilled, exit.Error
 	c.State.FinishedAt = exit.FinishedAt
 	return s.saveState(ctx, c)

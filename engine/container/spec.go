@@ -132,8 +132,9 @@ func hasEnv(env []string, key string) bool {
 	return slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, key+"=") })
 }
 
-// networkOf maps docker's network modes to the runtime's: until bridges
-// arrive, "default" and "bridge" get a private namespace with loopback.
+// networkOf maps docker's network modes to the runtime's: "default" and
+// "bridge" get a new namespace, as "none" does (so a prestarted init fits
+// them), which the monitor plugs into the bridge before the process runs.
 func (s *Service) networkOf(ctx context.Context, c *Container) (string, error) {
 	mode := string(c.HostConfig.NetworkMode)
 	switch {

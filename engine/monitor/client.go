@@ -18,8 +18,11 @@ import (
 // Resize): a monitor answers them at once.
 const callTimeout = 10 * time.Second
 
-// errClientClosed is returned by the methods of a closed Client.
-var errClientClosed = errors.New("monitor client is closed")
+// errClientClosed is returned by the methods of a closed Client. The
+// daemon closes a container's Client once the container has exited, so it
+// is a not-found (the process is gone), which stop and kill expect of a
+// container that exits as they call.
+var errClientClosed = errdefs.ErrNotFound.WithMessage("monitor client is closed")
 
 // Client talks to the monitor of one container. Each request opens its own
 // connection to the monitor's socket, so a Client may be used from several

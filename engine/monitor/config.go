@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/skiff-dev/skiff/engine/logfile"
+	"github.com/skiff-dev/skiff/engine/network"
 	"github.com/skiff-dev/skiff/engine/runtime"
 	"github.com/skiff-dev/skiff/engine/runtime/cgroup"
 )
@@ -50,6 +51,10 @@ type Config struct {
 	// in "skiff"; "" runs the container without a cgroup of its own.
 	CgroupParent string
 	Resources    cgroup.Resources
+	// Network, when set, plugs the container into a bridge: its veth is
+	// created in Hooks.Created, once the init's network namespace exists
+	// and before the container's process runs.
+	Network *network.Endpoint `json:",omitempty"`
 }
 
 // Exit is how a container ended, as the monitor recorded it in exit.json.

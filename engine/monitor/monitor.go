@@ -291,10 +291,15 @@ func (m *monitor) cgroupHooks(ready func() error) runtime.Hooks {
 	selfJoin := cgroup.SelfJoin()
 	return runtime.Hooks{
 		Created: func(pid int) error {
-			if err := ready(); err != nil || m.cgroup == nil || selfJoin {
+			if err := ready(); err != nil {
 				return err
 			}
-			return m.cgroup.Add(pid)
+			if m.cgroup != nil && !selfJoin {
+				if err := m.cgroup.Add(pid); err != nil {
+					return err
+				}
+			}
+			return attachNetwork(m.cfg.Network, pid)
 		},
 		Join: func() ([]*os.File, error) {
 			if m.cgroup == nil || !selfJoin {

@@ -20,6 +20,16 @@ type Endpoint struct {
 	Gateway     netip.Addr   // the bridge's address, the container's default route
 	MTU         int          // of both ends; 0 takes the bridge's
 	IfName      string       // inside the container; "eth0" when empty
+	// MAC is the container end's address; nil lets the kernel pick one.
+	MAC net.HardwareAddr
+}
+
+// MACFor is the MAC address Docker gives the container holding addr:
+// 02:42 and the four bytes of the address, so that it follows the
+// address and never clashes with another container's on the bridge.
+func MACFor(addr netip.Addr) net.HardwareAddr {
+	a := addr.As4()
+	return net.HardwareAddr{0x02, 0x42, a[0], a[1], a[2], a[3]}
 }
 
 // HostVethName is the name of the host end of a container's veth:
@@ -56,8 +66,9 @@ func Attach(host *netlink.Handle, container netns.NsHandle, ep Endpoint) error {
 			// peer, so a qdisc only adds a lock and a copy.
 			TxQLen: 0,
 		},
-		PeerName: ep.IfName,
-		PeerMTU:  uint32(ep.MTU),
+		PeerName:         ep.IfName,
+		PeerMTU:          uint32(ep.MTU),
+		PeerHardwareAddr: ep.MAC,
 		// Creating the peer in the container's namespace saves a move and a
 		// rename, and its name never clashes in the host's.
 		PeerNamespace: netlink.NsFd(container),
@@ -84,6 +95,12 @@ func Attach(host *netlink.Handle, container netns.NsHandle, ep Endpoint) error {
 func configure(host *netlink.Handle, container netns.NsHandle, br, veth netlink.Link, ep Endpoint) error {
 	if err := host.LinkSetMaster(veth, br); err != nil {
 		return fmt.Errorf("put on bridge %s: %w", ep.Bridge, err)
+	}
+	// A container reaching its own published port through a host address
+	// has its DNATed frames sent back out of the port they came in by
+	// (br_netfilter), which a bridge port does only in hairpin mode.
+	if err := host.LinkSetHairpin(veth, true); err != nil {
+		return fmt.Errorf("hairpin mode on bridge %s: %w", ep.Bridge, err)
 	}
 	h, err := netlink.NewHandleAt(container)
 	if err != nil {

@@ -43,6 +43,9 @@ type containerOptions struct {
 	hostname    string
 	volumes     []string
 	publish     []string
+	publishAll  bool     // -P
+	dns         []string // --dns
+	addHosts    []string // --add-host
 	network     string
 	restart     string
 	pidsLimit   int64
@@ -72,6 +75,9 @@ func addContainerFlags(flags *pflag.FlagSet, opts *containerOptions) {
 	flags.Bool("help", false, "Print usage")
 	flags.StringArrayVarP(&opts.volumes, "volume", "v", nil, "Bind mount a volume")
 	flags.StringArrayVarP(&opts.publish, "publish", "p", nil, "Publish a container's port(s) to the host")
+	flags.BoolVarP(&opts.publishAll, "publish-all", "P", false, "Publish all exposed ports to random ports")
+	flags.StringArrayVar(&opts.dns, "dns", nil, "Set custom DNS servers")
+	flags.StringArrayVar(&opts.addHosts, "add-host", nil, "Add a custom host-to-IP mapping (host:ip)")
 	flags.StringVar(&opts.network, "network", "", "Connect a container to a network")
 	flags.StringVar(&opts.restart, "restart", string(container.RestartPolicyDisabled), "Restart policy to apply when a container exits")
 	flags.VarP((*memoryFlag)(&opts.memory), "memory", "m", "Memory limit")
@@ -119,6 +125,19 @@ func (opts *containerOptions) toCreateRequest(lookupEnv func(string) string, con
 	if err != nil {
 		return createRequest{}, err
 	}
+	dns := []netip.Addr{}
+	for _, d := range opts.dns {
+		a, err := netip.ParseAddr(d)
+		if err != nil {
+			return createRequest{}, fmt.Errorf("invalid argument %q for \"--dns\" flag: %s is not an ip address", d, d)
+		}
+		dns = append(dns, a)
+	}
+	for _, h := range opts.addHosts {
+		if _, _, ok := strings.Cut(h, ":"); !ok {
+			return createRequest{}, fmt.Errorf("invalid argument %q for \"--add-host\" flag: bad format for add-host: %q", h, h)
+		}
+	}
 	labels := parseLabels(opts.labels)
 
 	config := &container.Config{
@@ -153,21 +172,23 @@ func (opts *containerOptions) toCreateRequest(lookupEnv func(string) string, con
 	swappiness := int64(-1)
 	oomKillDisable := false
 	hostConfig := &container.HostConfig{
-		Binds:         binds,
-		LogConfig:     container.LogConfig{Config: map[string]string{}},
-		NetworkMode:   container.NetworkMode(networkMode),
-		PortBindings:  bindings,
-		RestartPolicy: restart,
-		AutoRemove:    opts.autoRemove,
-		CapAdd:        opts.capAdd,
-		CapDrop:       opts.capDrop,
-		DNS:           []netip.Addr{},
-		DNSOptions:    []string{},
-		DNSSearch:     []string{},
-		Privileged:    opts.privileged,
-		SecurityOpt:   securityOpts,
-		MaskedPaths:   maskedPaths,
-		ReadonlyPaths: readonlyPaths,
+		Binds:           binds,
+		LogConfig:       container.LogConfig{Config: map[string]string{}},
+		NetworkMode:     container.NetworkMode(networkMode),
+		PortBindings:    bindings,
+		PublishAllPorts: opts.publishAll,
+		ExtraHosts:      opts.addHosts,
+		RestartPolicy:   restart,
+		AutoRemove:      opts.autoRemove,
+		CapAdd:          opts.capAdd,
+		CapDrop:         opts.capDrop,
+		DNS:             dns,
+		DNSOptions:      []string{},
+		DNSSearch:       []string{},
+		Privileged:      opts.privileged,
+		SecurityOpt:     securityOpts,
+		MaskedPaths:     maskedPaths,
+		ReadonlyPaths:   readonlyPaths,
 		Resources: container.Resources{
 			Memory:               opts.memory,
 			NanoCPUs:             opts.nanoCPUs,

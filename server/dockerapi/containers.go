@@ -96,13 +96,14 @@ func toContainerSummary(ctr *engine.Container, now time.Time) container.Summary 
 		ImageID: ctr.ImageID.String(),
 		Command: commandLine(ctr.Config),
 		Created: ctr.Created.Unix(),
-		Ports:   []container.PortSummary{},
+		Ports:   portSummaries(ctr),
 		Labels:  ctr.Config.Labels,
 		State:   ctr.State.Status,
 		Status:  ctr.Status(now),
 		Mounts:  []container.MountPoint{},
 	}
 	s.HostConfig.NetworkMode = networkMode(ctr.HostConfig)
+	s.NetworkSettings = &container.NetworkSettingsSummary{Networks: networkSettings(ctr).Networks}
 	if s.Labels == nil {
 		s.Labels = map[string]string{}
 	}
@@ -137,14 +138,21 @@ func (r *containerRoutes) inspect(c echo.Context) error {
 	return WriteJSON(c, http.StatusOK, inspectContainer(ctr, r.b.ContainerDir(ctr.ID)))
 }
 
-func inspectContainer(ctr *engine.Container, dir string) container.InspectResponse {
+// containerInspectResponse is docker inspect's answer, with the NetworkSettings
+// older clients read (see inspectNetworkSettings).
+type containerInspectResponse struct {
+	container.InspectResponse
+	NetworkSettings *inspectNetworkSettings
+}
+
+func inspectContainer(ctr *engine.Container, dir string) containerInspectResponse {
 	st := ctr.State
 	args := append(append([]string{}, ctr.Config.Entrypoint...), ctr.Config.Cmd...)
 	var path string
 	if len(args) > 0 {
 		path, args = args[0], args[1:]
 	}
-	return container.InspectResponse{
+	return containerInspectResponse{InspectResponse: container.InspectResponse{
 		ID:      ctr.ID,
 		Created: ctr.Created.Format(time.RFC3339Nano),
 		Path:    path,
@@ -175,10 +183,9 @@ func inspectContainer(ctr *engine.Container, dir string) container.InspectRespon
 		GraphDriver: &storage.DriverData{Name: "overlayfs", Data: map[string]string{
 			"UpperDir": filepath.Join(dir, "upper"), "WorkDir": filepath.Join(dir, "work"),
 		}},
-		Mounts:          mountPoints(ctr),
-		Config:          ctr.Config,
-		NetworkSettings: &container.NetworkSettings{},
-	}
+		Mounts: mountPoints(ctr),
+		Config: ctr.Config,
+	}, NetworkSettings: networkSettings(ctr)}
 }
 
 // dockerTime formats a time as Docker does, with its zero time for "never".

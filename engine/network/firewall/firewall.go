@@ -42,7 +42,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// TableName is the name of skiff's table in the ip family.
+// TableName is the name of skiff's table in the ip family, unless Table
+// names another.
 const TableName = "skiff"
 
 const (
@@ -109,10 +110,18 @@ func InNetNS(ns netns.NsHandle) Option {
 	return func(f *Firewall) { f.ns = ns }
 }
 
+// Table makes the firewall use the table name instead of TableName: each
+// daemon with a bridge of its own (tests run several side by side) keeps
+// its rules in a table of its own, which its Destroy removes alone.
+func Table(name string) Option {
+	return func(f *Firewall) { f.name = name }
+}
+
 // Firewall is skiff's nftables table in one network namespace. Its methods
 // are safe for concurrent use; each applies its changes in one atomic batch.
 type Firewall struct {
 	mu    sync.Mutex
+	name  string
 	ns    netns.NsHandle
 	conn  *nftables.Conn
 	table *nftables.Table
@@ -122,7 +131,7 @@ type Firewall struct {
 // (re)installs the jumps to the published chain. Rules already in the table
 // are kept.
 func Open(opts ...Option) (*Firewall, error) {
-	f := &Firewall{ns: netns.None()}
+	f := &Firewall{name: TableName, ns: netns.None()}
 	for _, o := range opts {
 		o(f)
 	}
@@ -135,7 +144,7 @@ func Open(opts ...Option) (*Firewall, error) {
 		return nil, fmt.Errorf("nftables netlink connection: %w", err)
 	}
 	f.conn = conn
-	f.table = &nftables.Table{Name: TableName, Family: nftables.TableFamilyIPv4}
+	f.table = &nftables.Table{Name: f.name, Family: nftables.TableFamilyIPv4}
 
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -144,7 +153,7 @@ func Open(opts ...Option) (*Firewall, error) {
 		f.conn.AddChain(c)
 	}
 	if err := f.conn.Flush(); err != nil {
-		return nil, fmt.Errorf("create nftables table ip %s: %w", TableName, err)
+		return nil, fmt.Errorf("create nftables table ip %s: %w", f.name, err)
 	}
 
 	// Replace rather than add the jumps, so that opening twice leaves one.
@@ -301,12 +310,12 @@ func (f *Firewall) Destroy() error {
 	if err != nil {
 		return fmt.Errorf("list nftables tables: %w", err)
 	}
-	if !slices.ContainsFunc(tables, func(t *nftables.Table) bool { return t.Name == TableName }) {
+	if !slices.ContainsFunc(tables, func(t *nftables.Table) bool { return t.Name == f.name }) {
 		return nil
 	}
 	f.conn.DelTable(f.table)
 	if err := f.conn.Flush(); err != nil {
-		return fmt.Errorf("delete nftables table ip %s: %w", TableName, err)
+		return fmt.Errorf("delete nftables table ip %s: %w", f.name, err)
 	}
 	return nil
 }

@@ -1,0 +1,111 @@
+package dockerapi
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"net"
+	"slices"
+	"strconv"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+
+	"github.com/skiff-dev/skiff/engine"
+)
+
+// inspectNetworkSettings is NetworkSettings as docker inspect shows it:
+// the current API's fields, plus the top-level address fields that API
+// 1.52 dropped and that the docker 28 CLI's templates still read
+// ({{.NetworkSettings.IPAddress}}).
+type inspectNetworkSettings struct {
+	container.NetworkSettings
+	Bridge      string
+	EndpointID  string
+	Gateway     string
+	IPAddress   string
+	IPPrefixLen int
+	MacAddress  string
+	HairpinMode bool
+}
+
+// networkSettings describes where a container is reachable: its ports (the
+// published ones with their host address and port, the exposed ones with
+// none) while it runs, and its endpoint on its network.
+func networkSettings(ctr *engine.Container) *inspectNetworkSettings {
+	mode := networkMode(ctr.HostConfig)
+	ns := &inspectNetworkSettings{NetworkSettings: container.NetworkSettings{
+		Ports:    network.PortMap{},
+		Networks: map[string]*network.EndpointSettings{},
+	}}
+	ep := &network.EndpointSettings{}
+	if st := ctr.State.Network; st != nil && ctr.State.Running() {
+		ep = endpointSettings(ctr.ID, st)
+		ns.EndpointID, ns.Gateway, ns.IPAddress = ep.EndpointID, st.Gateway.String(), st.Address.Addr().String()
+		ns.IPPrefixLen, ns.MacAddress = st.Address.Bits(), st.MAC
+		for port := range ctr.Config.ExposedPorts {
+			ns.Ports[port] = nil
+		}
+		for _, p := range st.Ports {
+			port, ok := network.PortFrom(p.ContainerPort, network.IPProtocol(p.Proto))
+			if ok {
+				ns.Ports[port] = append(ns.Ports[port], network.PortBinding{HostIP: p.HostIP, HostPort: strconv.Itoa(int(p.HostPort))})
+			}
+		}
+	}
+	if !isContainerMode(mode) {
+		ns.Networks[mode] = ep
+	}
+	return ns
+}
+
+func isContainerMode(mode string) bool {
+	return len(mode) > len("container:") && mode[:len("container:")] == "container:"
+}
+
+// endpointSettings is a running container's endpoint on the bridge.
+func endpointSettings(id string, st *engine.ContainerNetwork) *network.EndpointSettings {
+	mac, _ := net.ParseMAC(st.MAC)
+	sum := sha256.Sum256([]byte(st.NetworkID + id))
+	return &network.EndpointSettings{
+		NetworkID:   st.NetworkID,
+		EndpointID:  hex.EncodeToString(sum[:]),
+		Gateway:     st.Gateway,
+		IPAddress:   st.Address.Addr(),
+		IPPrefixLen: st.Address.Bits(),
+		MacAddress:  network.HardwareAddr(mac),
+	}
+}
+
+// portSummaries are a running container's ports as docker ps lists them:
+// each published one with its host address and port, each exposed one
+// that is not published alone.
+func portSummaries(ctr *engine.Container) []container.PortSummary {
+	out := []container.PortSummary{}
+	st := ctr.State.Network
+	if !ctr.State.Running() {
+		return out
+	}
+	published := map[network.Port]bool{}
+	if st != nil {
+		for _, p := range st.Ports {
+			out = append(out, container.PortSummary{
+				IP: p.HostIP, PrivatePort: p.ContainerPort, PublicPort: p.HostPort, Type: p.Proto,
+			})
+			if port, ok := network.PortFrom(p.ContainerPort, network.IPProtocol(p.Proto)); ok {
+				published[port] = true
+			}
+		}
+	}
+	for port := range ctr.Config.ExposedPorts {
+		if !published[port] {
+			out = append(out, container.PortSummary{PrivatePort: port.Num(), Type: string(port.Proto())})
+		}
+	}
+	slices.SortFunc(out, func(a, b container.PortSummary) int {
+		if a.PrivatePort != b.PrivatePort {
+			return int(a.PrivatePort) - int(b.PrivatePort)
+		}
+		return a.IP.Compare(b.IP)
+	})
+	return out
+}
