@@ -16,7 +16,7 @@ export default defineConfig({
   server: {
     // `npm run dev` talks to a daemon through scripts/dev-proxy.mjs.
     proxy: {
-      '^/(containers|images|events|info|version|exec|build|_ping|system|volumes|skiff)': {
+      '^/(containers|images|events|info|version|exec|build|_ping|system|volumes|networks|skiff)': {
         target: 'http://127.0.0.1:7800',
         ws: true,
       },

@@ -2,7 +2,9 @@
 // through the tutorial: log in with the token from the log, import busybox,
 // run a container with a terminal, attach, resize, detach, open a shell,
 // refuse to remove an image in use, build from an uploaded context, see the
-// lineage; and a page of another origin that tries to open a terminal.
+// lineage; a page of another origin that tries to open a terminal; create
+// a network, serve a page from a container on a published port and open
+// it through the dashboard's link, remove the network.
 //
 // Run as root (the daemon makes namespaces and mounts) after `npm run build`:
 //   sudo npm run e2e
@@ -13,7 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  artifacts, buildSkiff, busyboxRootfs, cleanup, launchBrowser, screenshot, servePage,
+  artifacts, buildSkiff, busyboxRootfs, cleanup, freePort, freeSubnet, launchBrowser, screenshot, servePage,
   startDaemon, tempDir, terminalLine, terminalLines, waitFor,
 } from './harness.mjs';
 
@@ -359,5 +361,145 @@ describe('the dashboard in Chromium', { timeout: 10 * 60_000 }, () => {
     await heading(/^Events/).waitFor();
     await page.getByText('exec_create', { exact: false }).first().waitFor();
     await screenshot(page, 'events');
+  });
+  // The network the next steps make, with a subnet no route of this host has.
+  const net = { name: 'e2e-net', subnet: '' };
+  // A row of the Networks page by the network's name, and its cells.
+  const netRow = (name) => page.locator('tbody tr', { has: page.locator('td:first-child .strong', { hasText: new RegExp(`^${name}$`) }) });
+  const netCells = async (name) => {
+    const r = netRow(name);
+    return {
+      subnet: await r.locator('td').nth(2).innerText(),
+      gateway: await r.locator('td').nth(3).innerText(),
+      count: await r.locator('td.ctrs .num').innerText(),
+      containers: await r.locator('td.ctrs a').allInnerTexts(),
+    };
+  };
+
+  step('create a network on the Networks page and see it listed', async () => {
+    net.subnet = await freeSubnet();
+    await nav('Networks').click();
+    await heading(/^Networks/).waitFor();
+    // The predefined networks, the default bridge with the daemon's own subnet.
+    await netRow('bridge').waitFor();
+    assert.equal((await netCells('bridge')).subnet, d.subnet);
+    await netRow('host').waitFor();
+    await netRow('none').waitFor();
+    await page.getByText('No networks of your own yet').waitFor();
+    await screenshot(page, 'networks-empty');
+
+    await page.getByRole('button', { name: 'Create network' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Create a network' });
+    await dialog.getByLabel('Name').fill(net.name);
+    await dialog.getByLabel(/^Subnet/).fill(net.subnet);
+    assert.equal(await dialog.locator('code').innerText(), `skiff network create --subnet ${net.subnet} ${net.name}`);
+    await screenshot(page, 'network-create');
+    await dialog.getByRole('button', { name: 'Create', exact: true }).click();
+    await dialog.waitFor({ state: 'hidden' });
+
+    await netRow(net.name).waitFor();
+    assert.deepEqual(await netCells(net.name), { subnet: net.subnet, gateway: net.subnet.replace(/0\/24$/, '1'), count: '0', containers: [] });
+    await page.getByText('No networks of your own yet').waitFor({ state: 'detached' });
+    const [n] = await d.json(`/networks?filters=${encodeURIComponent(JSON.stringify({ name: [net.name] }))}`);
+    assert.equal(n.IPAM.Config[0].Subnet, net.subnet);
+    net.id = n.Id;
+    await screenshot(page, 'networks', { readme: 'networks' });
+  });
+
+  step('serve a page from busybox httpd on a published port from the Run dialog, and open it through its link', async () => {
+    const port = await freePort();
+    const spec = `127.0.0.1:${port}:80`;
+    await nav('Containers').click();
+    await page.getByRole('button', { name: 'Run', exact: true }).first().click();
+    const dialog = page.getByRole('dialog', { name: 'Run a container' });
+    await dialog.getByRole('combobox', { name: 'Image' }).fill('busybox:latest');
+    await dialog.getByLabel(/^Name/).fill('web');
+    const serve = 'mkdir /www && echo hello-from-skiff > /www/index.html && httpd -f -p 80 -h /www';
+    await dialog.getByLabel(/^Command/).fill(`sh -c '${serve}'`);
+    await dialog.getByRole('button', { name: /^Show ports, network/ }).click();
+    await dialog.getByRole('button', { name: 'Publish a port' }).click();
+    await dialog.getByLabel('Ports 1', { exact: true }).fill(spec);
+    const cli = dialog.locator('code').filter({ hasText: 'skiff run' });
+
+    // The network select: the predefined ones and the network just made.
+    const select = dialog.getByRole('combobox', { name: 'Network' });
+    assert.equal(await select.inputValue(), 'bridge');
+    await waitFor('the new network in the select', async () =>
+      (await select.locator('option').allInnerTexts()).join('|') === `bridge (default)|host|none|${net.name}`);
+    await select.selectOption(net.name);
+    assert.equal(await cli.innerText(), `skiff run -d --name web -p ${spec} --network ${net.name} busybox:latest sh -c '${serve}'`);
+    await select.selectOption('host');
+    await dialog.getByText('Not published with --network host.').waitFor();
+    await dialog.getByLabel(/Publish all exposed ports/).check();
+    assert.match(await cli.innerText(), new RegExp(`-p ${spec} -P --network host busybox`));
+    await dialog.getByLabel(/Publish all exposed ports/).uncheck();
+    await select.selectOption('bridge');
+    assert.equal(await cli.innerText(), `skiff run -d --name web -p ${spec} busybox:latest sh -c '${serve}'`);
+    await screenshot(page, 'run-dialog-ports');
+    await dialog.getByRole('button', { name: 'Run', exact: true }).click();
+
+    // The dialog opens the detached container's logs; its details show its
+    // network, its address on the default bridge and the port's link.
+    await page.waitForURL(/#\/containers\/[0-9a-f]{64}\/logs$/);
+    const id = /containers\/([0-9a-f]{64})\//.exec(page.url())[1];
+    await heading('web').waitFor();
+    const href = `http://127.0.0.1:${port}/`;
+    const detailLink = page.locator('.meta').getByRole('link', { name: `${port}→80` });
+    await detailLink.waitFor();
+    assert.equal(await detailLink.getAttribute('href'), href);
+    const inspect = await d.json(`/containers/${id}/json`);
+    const ip = inspect.NetworkSettings.Networks.bridge.IPAddress;
+    const prefix = d.subnet.replace(/\.0\/24$/, '.');
+    assert.ok(ip.startsWith(prefix), `the address ${ip} is in the daemon's subnet ${d.subnet}`);
+    const meta = await page.locator('.meta').innerText();
+    assert.match(meta, new RegExp(`Network\\s+bridge\\s+${ip.replace(/\./g, '\\.')}/24`));
+
+    // The page, fetched by the test through the published port, once httpd listens.
+    const body = await waitFor(`${href} to answer`, async () => {
+      const r = await fetch(href, { signal: AbortSignal.timeout(2_000) });
+      return r.ok && (await r.text());
+    });
+    assert.equal(body, 'hello-from-skiff\n');
+
+    // The same from the dashboard's link, opened in a new tab as a user would.
+    const [tab] = await Promise.all([browser.waitForEvent('page'), detailLink.click()]);
+    await tab.waitForLoadState();
+    assert.equal(tab.url(), href);
+    assert.equal((await tab.locator('body').innerText()).trim(), 'hello-from-skiff');
+    await screenshot(tab, 'published-page');
+    await tab.close();
+    await screenshot(page, 'container-ports');
+
+    // ps as the docker CLI reads it, and the list's link to the same address.
+    const [ps] = await d.json(`/containers/json?filters=${encodeURIComponent(JSON.stringify({ id: [id] }))}`);
+    assert.deepEqual(ps.Ports.filter((p) => p.PublicPort).map((p) => [p.IP, p.PublicPort, p.PrivatePort, p.Type]), [['127.0.0.1', port, 80, 'tcp']]);
+    await nav('Containers').click();
+    const row = page.getByRole('row').filter({ has: page.getByRole('link', { name: 'web', exact: true }) });
+    await row.waitFor();
+    const listLink = row.getByRole('link', { name: `${port}→80` });
+    await listLink.waitFor();
+    assert.equal(await listLink.getAttribute('href'), href);
+    await screenshot(page, 'containers-ports', { readme: 'containers-ports' });
+  });
+
+  step('the Networks page counts the containers on the bridge; remove the new network', async () => {
+    await nav('Networks').click();
+    // box and web run on the default bridge.
+    await waitFor('box and web on the bridge', async () => {
+      const c = await netCells('bridge');
+      return c.count === '2' && c.containers.join(',') === 'box,web';
+    });
+    await netRow(net.name).getByRole('button', { name: `Remove network ${net.name}` }).click();
+    const dialog = page.getByRole('dialog', { name: `Remove network ${net.name}?` });
+    await dialog.getByText('No container is on it.').waitFor();
+    assert.equal(await dialog.locator('code').innerText(), `skiff network rm ${net.name}`);
+    await screenshot(page, 'network-remove');
+    await dialog.getByRole('button', { name: 'Remove', exact: true }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await netRow(net.name).waitFor({ state: 'detached' });
+    await page.getByText('No networks of your own yet').waitFor();
+    const left = await d.json('/networks');
+    assert.deepEqual(left.map((n) => n.Name).sort(), ['bridge', 'host', 'none']);
+    assert.equal(fs.existsSync(`/sys/class/net/br-${net.id.slice(0, 12)}`), false, 'the network’s bridge is gone');
   });
 });

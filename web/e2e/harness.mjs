@@ -102,22 +102,99 @@ export async function busyboxRootfs(dir) {
   return out;
 }
 
+/** The IPv4 prefixes of every route of every table of this network namespace. */
+async function routePrefixes() {
+  const { stdout } = await run('ip', ['-4', '-j', 'route', 'show', 'table', 'all'], { maxBuffer: 16 << 20 });
+  const out = [];
+  for (const r of JSON.parse(stdout)) {
+    if (!r.dst || r.dst === 'default') continue; // the default route overlaps everything
+    const [addr, bits = '32'] = r.dst.split('/');
+    const a = ipv4Int(addr);
+    if (a !== null) out.push({ net: a, bits: Number(bits) });
+  }
+  return out;
+}
+
+function ipv4Int(s) {
+  const o = s.split('.').map(Number);
+  if (o.length !== 4 || o.some((x) => !Number.isInteger(x) || x < 0 || x > 255)) return null;
+  return ((o[0] << 24) >>> 0) + (o[1] << 16) + (o[2] << 8) + o[3];
+}
+
+const overlaps = (a, b) => {
+  const bits = Math.min(a.bits, b.bits);
+  const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
+  return ((a.net & mask) >>> 0) === ((b.net & mask) >>> 0);
+};
+
+const taken = [];
+/**
+ * A /24 of 10.200.0.0-10.254.255.0 that no route of this namespace and no
+ * subnet handed out before overlaps, as the Go tests pick their daemons'
+ * (a random one, so that suites running side by side do not meet).
+ */
+export async function freeSubnet() {
+  const used = [...(await routePrefixes()), ...taken];
+  for (let i = 0; i < 256; i++) {
+    const c = { net: ((10 << 24) >>> 0) + ((200 + Math.floor(Math.random() * 55)) << 16) + (Math.floor(Math.random() * 256) << 8), bits: 24 };
+    if (used.some((u) => overlaps(u, c))) continue;
+    taken.push(c);
+    return `10.${(c.net >>> 16) & 255}.${(c.net >>> 8) & 255}.0/24`;
+  }
+  throw new Error('no free 10.x /24 for a test network');
+}
+
+/** A TCP port free on 127.0.0.1 now (the kernel's pick, released). */
+export async function freePort() {
+  const srv = http.createServer();
+  await new Promise((resolve, reject) => srv.once('error', reject).listen(0, '127.0.0.1', resolve));
+  const { port } = srv.address();
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+const linkExists = (name) => fs.existsSync(`/sys/class/net/${name}`);
+
+/**
+ * Removes what a daemon may leave of its networking in this namespace:
+ * bridges (its default one and those of networks it created) and its
+ * firewall table. A daemon stopping with no container removes them itself;
+ * whatever is found here is reported, then removed.
+ */
+async function removeNetworkLeftovers(d) {
+  for (const br of [d.bridge, ...d.networkBridges]) {
+    if (!linkExists(br)) continue;
+    console.error(`cleanup: bridge ${br} left behind by the daemon; removing it`);
+    await run('ip', ['link', 'del', br]).catch((e) => console.error(`cleanup: ip link del ${br}: ${e.message}`));
+  }
+  const table = `skiff-${d.bridge}`;
+  const listed = await run('nft', ['list', 'table', 'ip', table]).then(() => true, () => false);
+  if (listed) {
+    console.error(`cleanup: nftables table ip ${table} left behind by the daemon; removing it`);
+    await run('nft', ['delete', 'table', 'ip', table]).catch((e) => console.error(`cleanup: nft delete table ip ${table}: ${e.message}`));
+  }
+}
+
 /**
  * Starts `skiff serve` on a new data root, a unix socket in dir and a free
  * loopback port; resolves once its log has printed the dashboard's line,
  * with the TCP address and the first start's access token read from the log.
+ * Its default network is a bridge of its own, with a random name, on a
+ * subnet no route has: the host's skiff0, if any, is none of its business.
  */
 export async function startDaemon(bin, dir) {
   const root = path.join(dir, 'root');
   const socket = path.join(dir, 'skiff.sock');
   const logPath = path.join(artifacts, 'daemon.log');
   const logFile = fs.createWriteStream(logPath);
-  const proc = spawn(bin, ['serve', '--data-root', root, '--socket', socket, '--listen', '127.0.0.1:0'], {
+  const bridge = `ske${Math.random().toString(16).slice(2, 10)}`;
+  const subnet = await freeSubnet();
+  const proc = spawn(bin, ['serve', '--data-root', root, '--socket', socket, '--listen', '127.0.0.1:0', '--bridge', bridge, '--bridge-subnet', subnet], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  const d = { proc, root, socket, tcp: '', token: '', log: [], logPath, exited: false };
+  const d = { proc, root, socket, bridge, subnet, networkBridges: [], tcp: '', token: '', log: [], logPath, exited: false };
   const exited = new Promise((resolve) => proc.once('exit', (code, sig) => { d.exited = true; resolve({ code, sig }); }));
-  onCleanup(() => stopDaemon(d, exited));
+  onCleanup(() => stopDaemon(d, exited).finally(() => removeNetworkLeftovers(d)));
 
   const ready = new Promise((resolve, reject) => {
     readline.createInterface({ input: proc.stderr }).on('line', (line) => {
@@ -177,6 +254,16 @@ async function stopDaemon(d, exited) {
       console.error(`cleanup: listing containers: ${e.message}`);
     }
     await waitFor('the containers’ monitors to exit', () => monitorsOf(d.root).length === 0, 10_000).catch((e) => console.error(`cleanup: ${e.message}`));
+    // The networks the tests created and left: the daemon removes their bridges.
+    try {
+      for (const n of await d.json('/networks')) {
+        if (['bridge', 'host', 'none'].includes(n.Name)) continue;
+        d.networkBridges.push(`br-${n.Id.slice(0, 12)}`);
+        await d.api(`/networks/${n.Id}`, { method: 'DELETE' }).catch((e) => console.error(`cleanup: ${e.message}`));
+      }
+    } catch (e) {
+      console.error(`cleanup: listing networks: ${e.message}`);
+    }
   }
   if (!d.exited) {
     d.proc.kill('SIGTERM');

@@ -69,24 +69,55 @@ export async function rename(id: string, newName: string): Promise<void> {
   await post(`/containers/${seg(id)}/rename`, { query: { name: newName } });
 }
 
-/** Links for published ports: http://host:port on this page's host when bound to all addresses. */
-export function portLinks(ports: Port[] | null | undefined): { href: string; text: string; title: string }[] {
-  const out: { href: string; text: string; title: string }[] = [];
+export interface PortLink {
+  href: string; // '' when the browser cannot open it (udp, or loopback of another machine)
+  text: string;
+  title: string;
+}
+
+const isLoopback = (h: string) => h === 'localhost' || /^127\./.test(h) || h === '::1' || h === '[::1]';
+
+/**
+ * Links for published ports, at an address this browser can reach: a port
+ * on every address (0.0.0.0, ::) at the host the dashboard was opened on,
+ * a port on the host's loopback only when the dashboard itself was opened
+ * on a loopback address (the browser then runs on the daemon's host), any
+ * other address as it is. UDP ports are listed without a link.
+ */
+export function portLinks(ports: Port[] | null | undefined, pageHost: string = location.hostname): PortLink[] {
+  const out: PortLink[] = [];
   const seen = new Set<string>();
   for (const p of ports ?? []) {
     if (!p.PublicPort) continue;
-    const ip = !p.IP || p.IP === '0.0.0.0' || p.IP === '::' ? location.hostname : p.IP;
-    const key = `${ip}:${p.PublicPort}:${p.PrivatePort}/${p.Type}`;
+    const ip = p.IP ?? '';
+    const any = ip === '' || ip === '0.0.0.0' || ip === '::';
+    const reachable = any || !isLoopback(ip) || isLoopback(pageHost);
+    const host = any ? pageHost : ip;
+    const key = `${host}:${p.PublicPort}:${p.PrivatePort}/${p.Type}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    const host = ip.includes(':') ? `[${ip}]` : ip;
+    const h = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+    const bound = any ? `every address of the daemon's host` : ip;
     out.push({
-      href: p.Type === 'tcp' ? `http://${host}:${p.PublicPort}/` : '',
+      href: p.Type === 'tcp' && reachable ? `http://${h}:${p.PublicPort}/` : '',
       text: `${p.PublicPort}→${p.PrivatePort}${p.Type === 'tcp' ? '' : '/' + p.Type}`,
-      title: `${host}:${p.PublicPort} → container port ${p.PrivatePort}/${p.Type}`,
+      title: reachable
+        ? `${h}:${p.PublicPort} → container port ${p.PrivatePort}/${p.Type} (published on ${bound})`
+        : `Published on ${ip}:${p.PublicPort} → container port ${p.PrivatePort}/${p.Type}: reachable from the daemon's host only`,
     });
   }
   return out;
+}
+
+/** inspect's NetworkSettings.Ports ({"80/tcp": [{HostIp, HostPort}]}) as ps lists them. */
+export function portsFromInspect(m: Record<string, { HostIp: string; HostPort: string }[] | null> | null | undefined): Port[] {
+  const out: Port[] = [];
+  for (const [key, binds] of Object.entries(m ?? {})) {
+    const [port, type = 'tcp'] = key.split('/');
+    if (!binds?.length) out.push({ PrivatePort: Number(port), Type: type });
+    for (const b of binds ?? []) out.push({ IP: b.HostIp, PrivatePort: Number(port), PublicPort: Number(b.HostPort) || undefined, Type: type });
+  }
+  return out.sort((a, b) => a.PrivatePort - b.PrivatePort || a.Type.localeCompare(b.Type));
 }
 
 /** The order of the containers list: newest first, as docker ps. */

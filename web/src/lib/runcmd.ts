@@ -9,7 +9,9 @@ export interface RunOptions {
   name: string;
   interactive: boolean; // -it (true) or -d (false)
   env: string[]; // KEY=value
-  ports: string[]; // [ip:]host:container[/proto]
+  ports: string[]; // [ip:]host:container[/proto], or a container port alone
+  publishAll: boolean; // -P: every EXPOSEd port on a random host port
+  network: string; // bridge (default), host, none or a user-defined network
   volumes: string[]; // source:destination[:ro]
   restart: RestartPolicy;
   maxRetries: number; // for on-failure; 0 = unlimited
@@ -24,6 +26,8 @@ export function emptyRunOptions(): RunOptions {
     interactive: false,
     env: [],
     ports: [],
+    publishAll: false,
+    network: 'bridge',
     volumes: [],
     restart: 'no',
     maxRetries: 0,
@@ -82,6 +86,9 @@ export function cliCommand(o: RunOptions): string {
   if (o.name.trim()) a.push('--name', o.name.trim());
   for (const e of clean(o.env)) a.push('-e', e);
   for (const p of clean(o.ports)) a.push('-p', p);
+  if (o.publishAll) a.push('-P');
+  const net = o.network.trim();
+  if (net && net !== 'bridge' && net !== 'default') a.push('--network', net);
   for (const v of clean(o.volumes)) a.push('-v', v);
   if (o.restart !== 'no') {
     a.push('--restart', o.restart === 'on-failure' && o.maxRetries > 0 ? `on-failure:${o.maxRetries}` : o.restart);
@@ -99,35 +106,70 @@ export function cliCommand(o: RunOptions): string {
 
 export interface PortBinding {
   containerPort: string; // 80/tcp
-  hostIp: string;
-  hostPort: string;
+  hostIp: string; // '' for every address
+  hostPort: string; // '' for a random port; 8000-8010 for one of a range
 }
 
-/** Parses -p's [ip:]host:container[/proto] (or a bare container port). */
-export function parsePort(spec: string): PortBinding {
+function portRange(s: string, what: string, spec: string): [number, number] {
+  const m = /^(\d+)(?:-(\d+))?$/.exec(s);
+  if (!m) throw new Error(`invalid port "${spec}": ${what} must be a number or a range like 8000-8010`);
+  const lo = Number(m[1]);
+  const hi = m[2] === undefined ? lo : Number(m[2]);
+  if (lo < 1 || hi > 65535) throw new Error(`invalid port "${spec}": ${what} must be between 1 and 65535`);
+  if (hi < lo) throw new Error(`invalid port "${spec}": the range ${s} ends before it starts`);
+  return [lo, hi];
+}
+
+const ipv4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+
+/**
+ * Parses one -p: [ip:][hostPort:]containerPort[/proto], ports or ranges
+ * (an IPv6 address in brackets). A container range publishes each port,
+ * paired with a host range of the same size or with random host ports; a
+ * host range for one container port lets the daemon pick a free port in it.
+ */
+export function parsePorts(spec: string): PortBinding[] {
   let s = spec.trim();
   let proto = 'tcp';
   const slash = s.lastIndexOf('/');
   if (slash >= 0) {
-    proto = s.slice(slash + 1) || 'tcp';
+    proto = s.slice(slash + 1).toLowerCase();
     s = s.slice(0, slash);
   }
-  const parts = s.split(':');
+  if (!['tcp', 'udp', 'sctp'].includes(proto)) throw new Error(`invalid port "${spec}": the protocol must be tcp, udp or sctp`);
   let hostIp = '';
   let hostPort = '';
   let ctr = '';
-  if (parts.length === 1) ctr = parts[0];
-  else if (parts.length === 2) [hostPort, ctr] = parts;
-  else {
-    ctr = parts.pop()!;
-    hostPort = parts.pop()!;
-    hostIp = parts.join(':');
+  if (s.startsWith('[')) {
+    const end = s.indexOf(']');
+    const rest = end < 0 ? [] : s.slice(end + 1).split(':');
+    if (end < 0 || rest.length !== 3 || rest[0] !== '') throw new Error(`invalid port "${spec}": expected [ipv6]:hostPort:containerPort`);
+    hostIp = s.slice(1, end);
+    [, hostPort, ctr] = rest;
+  } else {
+    const parts = s.split(':');
+    if (parts.length === 1) ctr = parts[0];
+    else if (parts.length === 2) [hostPort, ctr] = parts;
+    else if (parts.length === 3) [hostIp, hostPort, ctr] = parts;
+    else throw new Error(`invalid port "${spec}": write an IPv6 address in brackets, as in [::1]:8080:80`);
+    if (parts.length === 3 && !ipv4.test(hostIp)) throw new Error(`invalid port "${spec}": ${hostIp || 'the address'} is not an IP address`);
   }
-  if (!/^\d+(-\d+)?$/.test(ctr)) throw new Error(`invalid port "${spec}": container port must be a number`);
-  if (hostPort && !/^\d+(-\d+)?$/.test(hostPort)) throw new Error(`invalid port "${spec}": host port must be a number`);
-  if (!['tcp', 'udp', 'sctp'].includes(proto)) throw new Error(`invalid protocol in "${spec}"`);
-  return { containerPort: `${ctr}/${proto}`, hostIp, hostPort };
+  if (hostIp.includes(':') && !/^[0-9a-fA-F:.]+$/.test(hostIp)) throw new Error(`invalid port "${spec}": ${hostIp} is not an IP address`);
+  const [c0, c1] = portRange(ctr, 'the container port', spec);
+  const out: PortBinding[] = [];
+  if (!hostPort) {
+    for (let p = c0; p <= c1; p++) out.push({ containerPort: `${p}/${proto}`, hostIp, hostPort: '' });
+    return out;
+  }
+  const [h0, h1] = portRange(hostPort, 'the host port', spec);
+  if (c0 === c1) return [{ containerPort: `${c0}/${proto}`, hostIp, hostPort: h0 === h1 ? `${h0}` : `${h0}-${h1}` }];
+  if (h1 - h0 !== c1 - c0) throw new Error(`invalid port "${spec}": the host and container ranges are not the same size`);
+  for (let i = 0; i <= c1 - c0; i++) out.push({ containerPort: `${c0 + i}/${proto}`, hostIp, hostPort: `${h0 + i}` });
+  return out;
 }
+
+/** The networks every daemon has, besides the user-defined ones. */
+export const builtinNetworks = ['bridge', 'host', 'none'];
 
 /** The JSON body of POST /containers/create?name=… for these options. */
 export function createBody(o: RunOptions): Record<string, unknown> {
@@ -136,10 +178,12 @@ export function createBody(o: RunOptions): Record<string, unknown> {
   const exposed: Record<string, object> = {};
   const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
   for (const p of clean(o.ports)) {
-    const b = parsePort(p);
-    exposed[b.containerPort] = {};
-    (bindings[b.containerPort] ??= []).push({ HostIp: b.hostIp, HostPort: b.hostPort });
+    for (const b of parsePorts(p)) {
+      exposed[b.containerPort] = {};
+      (bindings[b.containerPort] ??= []).push({ HostIp: b.hostIp, HostPort: b.hostPort });
+    }
   }
+  const net = o.network.trim() || 'bridge';
   for (const e of clean(o.env)) {
     if (e.startsWith('=')) throw new Error(`invalid environment variable "${e}"`);
   }
@@ -162,11 +206,15 @@ export function createBody(o: RunOptions): Record<string, unknown> {
     HostConfig: {
       Binds: binds,
       PortBindings: bindings,
+      PublishAllPorts: o.publishAll,
+      NetworkMode: net,
       AutoRemove: o.autoRemove,
       RestartPolicy: {
         Name: o.restart === 'no' ? '' : o.restart,
         MaximumRetryCount: o.restart === 'on-failure' ? o.maxRetries : 0,
       },
     },
+    // A user-defined network is named as an endpoint too, as docker run does.
+    NetworkingConfig: builtinNetworks.includes(net) || net.startsWith('container:') ? undefined : { EndpointsConfig: { [net]: {} } },
   };
 }
