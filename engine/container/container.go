@@ -112,6 +112,9 @@ type Service struct {
 	waiters map[string]*waiters
 	pending map[string][]*pendingAttach       // attaches waiting for a start
 	ports   map[string][]*portmap.Reservation // host ports held for running containers
+	// detaching holds the veth removals of exited containers under way
+	// (detachVeth); nil until the first.
+	detaching map[string]*detaching
 }
 
 // liveContainer is a container whose monitor runs.

@@ -74,6 +74,7 @@ func (cn *connection) release() {
 // with Docker's message naming it) and its /etc/hosts line. The veth is
 // made by the monitor, from the endpoint, before the process runs.
 func (s *Service) connect(ctx context.Context, c *Container) (*connection, error) {
+	s.awaitDetach(c.ID) // its last run's veths, whose names its new ones take
 	if !s.onBridge(c) {
 		return nil, nil
 	}
@@ -147,9 +148,7 @@ func (s *Service) disconnect(c *Container) {
 			s.log.Warn("unpublish the ports of a stopped container", "container", c.ID, "err", err)
 		}
 	}
-	if err := withHostNetlink(func(h *netlink.Handle) error { return network.Detach(h, c.ID) }); err != nil {
-		s.log.Warn("detach a stopped container from the bridge", "container", c.ID, "err", err)
-	}
+	s.detachVeth(c.ID, func(h *netlink.Handle) error { return network.Detach(h, c.ID) })
 }
 
 // reconnectNetwork makes a running container found at daemon start

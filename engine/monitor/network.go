@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/engine/network"
 )
@@ -17,7 +18,9 @@ func attachNetwork(ep *network.Endpoint, pid int) error {
 	if ep == nil {
 		return nil
 	}
-	host, err := netlink.NewHandle()
+	// Routing sockets only: a handle of every family opens three and
+	// binds each, on the path of the container's start.
+	host, err := netlink.NewHandle(unix.NETLINK_ROUTE)
 	if err != nil {
 		return fmt.Errorf("connect the container to bridge %s: netlink: %w", ep.Bridge, err)
 	}

@@ -102,7 +102,7 @@ func configure(host *netlink.Handle, container netns.NsHandle, br, veth netlink.
 	if err := host.LinkSetHairpin(veth, true); err != nil {
 		return fmt.Errorf("hairpin mode on bridge %s: %w", ep.Bridge, err)
 	}
-	h, err := netlink.NewHandleAt(container)
+	h, err := netlink.NewHandleAt(container, unix.NETLINK_ROUTE)
 	if err != nil {
 		return fmt.Errorf("open container namespace: %w", err)
 	}
