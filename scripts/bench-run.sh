@@ -117,6 +117,11 @@ for k in skiff skiff-none docker docker-none podman podman-none crun-none; do
 	[[ $k == *-none ]] && base=${result[skiff-none]}
 	printf '%-14s %10s %16s\n' "$k" "${result[$k]}" "$(awk -v a="${result[$k]}" -v b="$base" 'BEGIN {printf "%.2f", a/b}')"
 done
+# The default bridge's cost: the same run with and without it, per engine.
+for k in skiff docker podman; do
+	[ -n "${result[$k]:-}" ] && [ -n "${result[$k-none]:-}" ] || continue
+	printf '%-14s %10s\n' "$k bridge cost" "$(awk -v a="${result[$k]}" -v b="${result[$k-none]}" 'BEGIN {printf "%.1f", a-b}')"
+done
 [ -n "${result[docker]:-}" ] || echo "(docker: no running daemon here; podman likewise unless shown)"
 echo
 printf '%-14s %10s %16s %10s %16s\n' "" "start ms" "× skiff's time" "stop -t 0" "× skiff's time"
