@@ -37,7 +37,9 @@ func TestEventsAndSmallerLifecycleCommands(t *testing.T) {
 
 		var got []string
 		execID := regexp.MustCompile(`execID=[0-9a-f]{64}`)
-		for _, line := range d.dockerEvents(t, since) {
+		// The container's network connect and disconnect, at start and
+		// stop, are another test's (usernetworks_test.go).
+		for _, line := range d.dockerEvents(t, since, "--filter", "type=container") {
 			m := eventLine.FindStringSubmatch(line)
 			if m == nil {
 				t.Errorf("not docker events' format: %q", line)

@@ -95,24 +95,26 @@ func defaultNetworkRow(ctx context.Context, ipam *network.IPAM, host *netlink.Ha
 	return ipam.CreateNetwork(ctx, network.Network{Name: defaultNetwork, Bridge: name, Subnet: want.Subnet})
 }
 
-// closeBridge tears the default network down at shutdown, unless a
-// container still runs: running containers stay reachable, published
-// ports included, while the daemon is away and after it restarts, so
-// their bridge and rules stay with them.
-func (e *Engine) closeBridge(ctx context.Context) error {
-	br := e.bridge
-	if br == nil {
-		return nil
-	}
+// closeNetworks stops the DNS responders at shutdown and tears the
+// networks down, unless a container still runs: running containers stay
+// reachable, published ports included, while the daemon is away and after
+// it restarts, so the bridges and rules stay with them (names resolve
+// again once the daemon is back).
+func (e *Engine) closeNetworks(ctx context.Context) error {
 	running, err := e.containers.List(ctx, container.ListOptions{})
 	if err != nil {
-		return fmt.Errorf("close the default network: %w", err)
+		return fmt.Errorf("close the networks: %w", err)
 	}
-	if len(running) > 0 {
-		e.log.Info("containers still run: keeping the bridge and its rules", "bridge", br.Network.Bridge, "running", len(running))
-		return nil
+	keep := len(running) > 0
+	if keep {
+		e.log.Info("containers still run: keeping the bridges and their rules", "running", len(running))
 	}
-	errs := []error{br.Firewall.Destroy()}
+	errs := []error{e.nets.closeAll(keep)}
+	br := e.bridge
+	if br == nil || keep {
+		return errors.Join(errs...)
+	}
+	errs = append(errs, br.Firewall.Destroy())
 	host, err := netlink.NewHandle()
 	if err != nil {
 		return errors.Join(append(errs, fmt.Errorf("close the default network: netlink: %w", err))...)

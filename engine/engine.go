@@ -67,6 +67,7 @@ type Engine struct {
 	images     *image.Service
 	containers *container.Service
 	bridge     *container.Bridge
+	nets       *userNetworks
 	builder    *build.Builder
 	events     *events.Bus
 	tokens     *auth.Tokens
@@ -135,10 +136,16 @@ func (e *Engine) open(ctx context.Context, cfg Config) error {
 			return err
 		}
 	}
+	// The networks are up before Restore: running containers' names go
+	// back to their responders.
+	e.nets = newUserNetworks(network.NewIPAM(db), e.bridge, e.log)
+	if err := e.nets.openAll(ctx); err != nil {
+		return err
+	}
 	e.containers, err = container.New(container.Config{
 		DB: db, Images: e.images, Events: e.events,
 		Root: filepath.Join(e.root, "containers"), VolumesRoot: filepath.Join(e.root, "volumes"), Logger: e.log,
-		Bridge: e.bridge,
+		Bridge: e.bridge, Networks: e.nets,
 	})
 	if err != nil {
 		return err
@@ -166,7 +173,7 @@ func (e *Engine) Close() error {
 	}
 	var errs []error
 	if e.containers != nil {
-		errs = append(errs, e.closeBridge(context.Background()))
+		errs = append(errs, e.closeNetworks(context.Background()))
 	}
 	if e.db != nil {
 		errs = append(errs, e.db.Close())

@@ -16,6 +16,7 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/vishvananda/netlink"
 
+	"github.com/skiff-dev/skiff/engine/container"
 	"github.com/skiff-dev/skiff/engine/events"
 	"github.com/skiff-dev/skiff/engine/network"
 )
@@ -68,9 +69,9 @@ type NetworkCreateOptions struct {
 // validNetworkName is Docker's rule for object names.
 var validNetworkName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
 
-// NetworkCreate records a bridge network and creates its bridge in the
-// daemon's network namespace, named br-<the ID's first 12 characters> as
-// Docker names it.
+// NetworkCreate records a bridge network and sets it up in the daemon's
+// network namespace: its bridge, named br-<the ID's first 12 characters>
+// as Docker names it, its firewall table and its DNS responder.
 func (e *Engine) NetworkCreate(ctx context.Context, opts NetworkCreateOptions) (*Network, error) {
 	switch {
 	case opts.Driver != "" && opts.Driver != NetworkDriverBridge:
@@ -93,14 +94,10 @@ func (e *Engine) NetworkCreate(ctx context.Context, opts NetworkCreateOptions) (
 	if err != nil {
 		return nil, err
 	}
-	mtu, err := network.UplinkMTU(h)
-	if err == nil {
-		_, err = network.EnsureBridge(h, n.Bridge, n.GatewayPrefix(), mtu)
-	}
-	if err != nil {
-		// Leave neither the row nor half a bridge behind.
+	if err := e.nets.start(n); err != nil {
+		// start leaves nothing of the network behind; nor does the row stay.
 		err = fmt.Errorf("create network %s: %w", n.Name, err)
-		return nil, errors.Join(err, network.RemoveBridge(h, n.Bridge), ipam.RemoveNetwork(context.WithoutCancel(ctx), n.ID))
+		return nil, errors.Join(err, ipam.RemoveNetwork(context.WithoutCancel(ctx), n.ID))
 	}
 	e.publishNetwork("create", n.ID, n.Name)
 	return bridgeNetwork(n, nil), nil
@@ -205,9 +202,20 @@ func (e *Engine) NetworkRemove(ctx context.Context, ref string) error {
 	if n.Predefined() {
 		return errdefs.ErrPermissionDenied.WithMessage(fmt.Sprintf("%s is a pre-defined network and cannot be removed", n.Name))
 	}
-	if len(n.Containers) > 0 {
-		eps := make([]string, len(n.Containers))
-		for i, c := range n.Containers {
+	// A stopped container connected to the network holds it too: it
+	// joins at its next start.
+	members, err := e.containers.NetworkMembers(ctx, n.ID)
+	if err != nil {
+		return err
+	}
+	for _, c := range n.Containers {
+		if !slices.ContainsFunc(members, func(m container.NetworkMember) bool { return m.ID == c.ID }) {
+			members = append(members, container.NetworkMember{ID: c.ID, Name: c.Name})
+		}
+	}
+	if len(members) > 0 {
+		eps := make([]string, len(members))
+		for i, c := range members {
 			eps[i] = fmt.Sprintf("name:%q id:%q", c.Name, c.ID[:min(12, len(c.ID))])
 		}
 		return errdefs.ErrConflict.WithMessage(fmt.Sprintf(
@@ -218,16 +226,30 @@ func (e *Engine) NetworkRemove(ctx context.Context, ref string) error {
 	if err := network.NewIPAM(e.db).RemoveNetwork(ctx, n.ID); err != nil {
 		return err
 	}
-	h, err := netlink.NewHandle()
-	if err != nil {
-		return fmt.Errorf("remove network %s: netlink: %w", n.Name, err)
-	}
-	defer h.Close()
 	e.publishNetwork("destroy", n.ID, n.Name)
-	if err := network.RemoveBridge(h, n.Bridge); err != nil {
+	if err := e.nets.stop(n.ID, true); err != nil {
 		return fmt.Errorf("remove network %s: %w", n.Name, err)
 	}
 	return nil
+}
+
+// NetworkConnect connects a container to a user-defined network (docker
+// network connect): at once when it runs, at its next start otherwise.
+func (e *Engine) NetworkConnect(ctx context.Context, networkRef, containerRef string, aliases []string) error {
+	n, err := e.NetworkInspect(ctx, networkRef)
+	if err != nil {
+		return err
+	}
+	return e.containers.Connect(ctx, containerRef, n.ID, aliases)
+}
+
+// NetworkDisconnect disconnects a container from a user-defined network.
+func (e *Engine) NetworkDisconnect(ctx context.Context, networkRef, containerRef string) error {
+	n, err := e.NetworkInspect(ctx, networkRef)
+	if err != nil {
+		return err
+	}
+	return e.containers.Disconnect(ctx, containerRef, n.ID)
 }
 
 // NetworkPrune removes the user-defined networks no container is on and

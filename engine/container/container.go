@@ -80,8 +80,10 @@ type State struct {
 	// StoppedByUser is set by stop and kill: an unless-stopped container
 	// stays stopped, also across daemon restarts.
 	StoppedByUser bool
-	// Network is set while the container runs on the bridge.
-	Network *NetworkState `json:",omitempty"`
+	// Network is eth0's network while the container runs on a bridge
+	// network; Connected are its other networks (eth1 onwards).
+	Network   *NetworkState   `json:",omitempty"`
+	Connected []*NetworkState `json:",omitempty"`
 }
 
 // Running reports whether the container's process exists.
@@ -104,6 +106,7 @@ type Service struct {
 	log         *slog.Logger
 	now         func() time.Time
 	bridge      *Bridge // nil: no bridge, bridge-mode containers get loopback only
+	networks    Networks
 
 	mu      sync.Mutex
 	locks   map[string]*sync.Mutex // per container, for lifecycle operations
@@ -135,6 +138,8 @@ type Config struct {
 	// Bridge is the default network; nil runs containers of the default
 	// network mode with loopback only.
 	Bridge *Bridge
+	// Networks are the user-defined networks; nil has none.
+	Networks Networks
 }
 
 // New returns the container service. Call Restore before serving.
@@ -150,8 +155,8 @@ func New(cfg Config) (*Service, error) {
 	}
 	return &Service{
 		db: cfg.DB, images: cfg.Images, events: cfg.Events, root: cfg.Root, volumesRoot: cfg.VolumesRoot, log: log, now: time.Now,
-		bridge: cfg.Bridge,
-		locks:  map[string]*sync.Mutex{}, live: map[string]*liveContainer{}, execs: map[string]*execInstance{},
+		bridge: cfg.Bridge, networks: cfg.Networks,
+		locks: map[string]*sync.Mutex{}, live: map[string]*liveContainer{}, execs: map[string]*execInstance{},
 		waiters: map[string]*waiters{}, pending: map[string][]*pendingAttach{}, ports: map[string][]*portmap.Reservation{},
 	}, nil
 }

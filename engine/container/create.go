@@ -24,6 +24,9 @@ type CreateOptions struct {
 	Name       string
 	Config     *containertypes.Config
 	HostConfig *containertypes.HostConfig
+	// Endpoints are the request's NetworkingConfig: the networks to join,
+	// by name or ID, with their aliases.
+	Endpoints map[string]*network.EndpointSettings
 }
 
 // Create makes a container from an image, as docker create does: the
@@ -38,6 +41,10 @@ func (s *Service) Create(ctx context.Context, opts CreateOptions) (*Container, [
 		hc = &containertypes.HostConfig{}
 	}
 	if err := validateHostConfig(hc); err != nil {
+		return nil, nil, err
+	}
+	nets, aliases, err := s.createAttachments(ctx, hc, opts.Endpoints)
+	if err != nil {
 		return nil, nil, err
 	}
 	imageID, err := s.images.Resolve(ctx, cfg.Image)
@@ -79,16 +86,30 @@ func (s *Service) Create(ctx context.Context, opts CreateOptions) (*Container, [
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := s.prepareStateDir(c); err != nil {
+	var responder netip.Addr
+	if len(nets) > 0 && !builtinMode(string(hc.NetworkMode)) {
+		responder = nets[0].Network.Gateway
+	}
+	if err := s.prepareStateDir(c, responder); err != nil {
 		os.RemoveAll(s.stateDir(c.ID))
 		return nil, nil, err
 	}
-	err = s.insert(ctx, c, uses)
+	insert := func() error {
+		return s.insert(ctx, c, uses, func(tx *sql.Tx) error {
+			for i, br := range nets {
+				if err := addAttachment(ctx, tx, c.ID, br, aliases[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	err = insert()
 	// A generated name may be taken by a concurrent create between
 	// generateName's check and the insert: pick another, as Docker does.
 	for attempt := 0; generated && errdefs.IsConflict(err) && attempt < 10; attempt++ {
 		if c.Name, err = s.generateName(ctx); err == nil {
-			err = s.insert(ctx, c, uses)
+			err = insert()
 		}
 	}
 	if err != nil {
@@ -221,17 +242,13 @@ func validateHostConfig(hc *containertypes.HostConfig) error {
 			return err
 		}
 	}
-	switch mode := string(hc.NetworkMode); {
-	case mode == "", mode == "default", mode == "bridge", mode == "none", mode == "host", strings.HasPrefix(mode, "container:"):
-	default:
-		return errdefs.ErrNotFound.WithMessage(fmt.Sprintf("network %s not found", mode))
-	}
 	return nil
 }
 
 // prepareStateDir makes the container's directories and the files bound
-// into it.
-func (s *Service) prepareStateDir(c *Container) error {
+// into it; a valid responder is the DNS responder of its user-defined
+// network.
+func (s *Service) prepareStateDir(c *Container, responder netip.Addr) error {
 	dir := s.stateDir(c.ID)
 	for _, d := range []string{"upper", "work", "rootfs"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
@@ -239,7 +256,7 @@ func (s *Service) prepareStateDir(c *Container) error {
 		}
 	}
 	hosts := hostsFile(c, netip.AddrFrom4([4]byte{127, 0, 1, 1}))
-	resolv, err := resolvConf(c.HostConfig)
+	resolv, err := resolvConf(c.HostConfig, responder)
 	if err != nil {
 		return err
 	}
@@ -257,8 +274,8 @@ func (s *Service) prepareStateDir(c *Container) error {
 }
 
 // insert records a new container and the volumes it uses, creating those
-// that do not exist yet.
-func (s *Service) insert(ctx context.Context, c *Container, uses []volumeUse) error {
+// that do not exist yet, and runs also in the same transaction.
+func (s *Service) insert(ctx context.Context, c *Container, uses []volumeUse, also func(*sql.Tx) error) error {
 	config, err := json.Marshal(c.Config)
 	if err != nil {
 		return err
@@ -293,7 +310,7 @@ func (s *Service) insert(ctx context.Context, c *Container, uses []volumeUse) er
 				return fmt.Errorf("record volume %s of the container: %w", u.name, err)
 			}
 		}
-		return nil
+		return also(tx)
 	})
 }
 

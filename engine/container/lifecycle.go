@@ -67,7 +67,7 @@ func (s *Service) startLocked(ctx context.Context, c *Container) error {
 	os.Remove(filepath.Join(cfg.StateDir, "exit.json")) // an earlier run's
 	client, err := monitor.Start(context.WithoutCancel(ctx), cfg)
 	if err == nil && conn != nil {
-		if err = s.publishPorts(c.ID, conn); err != nil {
+		if err = s.join(c, client.Pid(), conn); err != nil {
 			client.Signal(syscall.SIGKILL)
 			client.Close()
 		}
@@ -89,7 +89,7 @@ func (s *Service) startLocked(ctx context.Context, c *Container) error {
 		RestartCount: c.State.RestartCount,
 	}
 	if conn != nil {
-		c.State.Network = conn.state
+		c.State.Network, c.State.Connected = conn.state, conn.others
 	}
 	if err := s.saveState(ctx, c); err != nil {
 		client.Signal(syscall.SIGKILL)
@@ -163,7 +163,7 @@ func (s *Service) recordExit(id string, live *liveContainer, exit monitor.Exit) 
 	s.disconnect(c)
 	c.State.Status = containertypes.StateExited
 	c.State.Pid = 0
-	c.State.Network = nil
+	c.State.Network, c.State.Connected = nil, nil
 	c.State.ExitCode = exit.Code
 	c.State.OOMKilled = exit.OOMKilled
 	c.State.Error = exit.Error

@@ -47,13 +47,29 @@ func (s *Service) writeHosts(c *Container, addr netip.Addr) error {
 	return nil
 }
 
+// writeResolvConf rewrites the container's /etc/resolv.conf for a
+// user-defined network whose DNS responder listens on gateway. The file is
+// bind-mounted at start, so it is replaced in place.
+func (s *Service) writeResolvConf(c *Container, gateway netip.Addr) error {
+	b, err := resolvConf(c.HostConfig, gateway)
+	if err == nil {
+		err = os.WriteFile(filepath.Join(s.stateDir(c.ID), "resolv.conf"), b, 0o644)
+	}
+	if err != nil {
+		return fmt.Errorf("write the resolv.conf of container %s: %w", shortID(c.ID), err)
+	}
+	return nil
+}
+
 // resolvConf is a container's /etc/resolv.conf: the host's, as is with
 // --network host; otherwise without its loopback nameservers (a resolver
 // on the host's 127.0.0.53 is out of a container's reach), with --dns,
-// --dns-search and --dns-option replacing the host's. When no nameserver
-// is left, none is written: the container resolves nothing rather than
-// asking a resolver skiff was not told about.
-func resolvConf(hc *containertypes.HostConfig) ([]byte, error) {
+// --dns-search and --dns-option replacing the host's. A valid responder
+// (a user-defined network's, which forwards what it does not know to the
+// host's resolvers) replaces the host's nameservers, unless --dns is
+// given. When no nameserver is left, none is written: the container
+// resolves nothing rather than asking a resolver skiff was not told about.
+func resolvConf(hc *containertypes.HostConfig, responder netip.Addr) ([]byte, error) {
 	host, err := os.ReadFile(hostResolvConf)
 	if errors.Is(err, fs.ErrNotExist) {
 		host = nil // no resolver configured on the host
@@ -85,11 +101,14 @@ func resolvConf(hc *containertypes.HostConfig) ([]byte, error) {
 			rest = append(rest, sc.Text())
 		}
 	}
-	if len(hc.DNS) > 0 {
+	switch {
+	case len(hc.DNS) > 0:
 		nameservers = nameservers[:0]
 		for _, a := range hc.DNS {
 			nameservers = append(nameservers, a.String())
 		}
+	case responder.IsValid():
+		nameservers = []string{responder.String()}
 	}
 	if len(hc.DNSSearch) > 0 {
 		search = hc.DNSSearch

@@ -7,33 +7,59 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strings"
 
+	"github.com/containerd/errdefs"
 	"github.com/vishvananda/netlink"
 
 	"github.com/skiff-dev/skiff/engine/network"
+	"github.com/skiff-dev/skiff/engine/network/dns"
 	"github.com/skiff-dev/skiff/engine/network/firewall"
 	"github.com/skiff-dev/skiff/engine/network/portmap"
 )
 
-// Bridge is the default network, "bridge", as the engine set it up at
-// daemon start: its IPAM row, its bridge device and its firewall table.
+// Bridge is a bridge network as the engine set it up: its IPAM row, its
+// bridge device and its firewall table, and for a user-defined network the
+// names its DNS responder answers.
 type Bridge struct {
 	Network  network.Network
 	IPAM     *network.IPAM
 	Firewall *firewall.Firewall
 	MTU      int
+	// DNS is nil on the default network, whose containers do not resolve
+	// each other by name (Docker's behaviour).
+	DNS *dns.Registry
 }
 
-// NetworkState is where a container running on the bridge is reachable:
-// its address and the host ports published to it. It is part of the
-// container's state while it runs, and cleared when it stops (the address
-// stays the container's in IPAM, so a restart gets it again).
+// NetworkState is where a running container is reachable on one network:
+// its interface, address, the names it answers to and (on eth0's network)
+// the host ports published to it. It is part of the container's state
+// while it runs, and cleared when it stops (the address stays the
+// container's in IPAM, so a restart gets it again).
 type NetworkState struct {
 	NetworkID string
+	Name      string       `json:",omitempty"` // the network's
+	IfName    string       `json:",omitempty"` // inside the container; "" is eth0
 	Address   netip.Prefix // with the subnet's length
 	Gateway   netip.Addr
 	MAC       string
+	Aliases   []string        `json:",omitempty"`
 	Ports     []PublishedPort `json:",omitempty"`
+}
+
+func (st *NetworkState) ifName() string {
+	if st.IfName == "" {
+		return "eth0"
+	}
+	return st.IfName
+}
+
+// Endpoints are the networks a running container is on, eth0's first.
+func (s State) Endpoints() []*NetworkState {
+	if s.Network == nil {
+		return s.Connected
+	}
+	return append([]*NetworkState{s.Network}, s.Connected...)
 }
 
 // PublishedPort is a host port reserved and forwarded to the container.
@@ -55,11 +81,45 @@ func (s *Service) onBridge(c *Container) bool {
 	return false
 }
 
-// connection is what a start on the bridge holds until the container runs.
+// joined is a network a starting container joins.
+type joined struct {
+	br      *Bridge
+	aliases []string
+}
+
+// networksOf are the networks c joins when it starts, eth0's first: the
+// default bridge of its network mode, then its user-defined networks in
+// the order it was connected to them.
+func (s *Service) networksOf(ctx context.Context, c *Container) ([]joined, error) {
+	var out []joined
+	if s.onBridge(c) {
+		out = append(out, joined{br: s.bridge})
+	}
+	if s.networks == nil {
+		return out, nil
+	}
+	atts, err := s.attachments(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range atts {
+		br, err := s.networks.Network(ctx, a.networkID)
+		if err != nil {
+			return nil, fmt.Errorf("container %s: network %s: %w", shortID(c.ID), a.networkID, err)
+		}
+		out = append(out, joined{br: br, aliases: a.aliases})
+	}
+	return out, nil
+}
+
+// connection is what a start on bridge networks holds until the
+// container runs.
 type connection struct {
-	endpoint *network.Endpoint
+	endpoint *network.Endpoint  // eth0's, which the monitor attaches
+	more     []network.Endpoint // eth1 onwards, attached once the init runs
 	ports    []*portmap.Reservation
-	state    *NetworkState
+	state    *NetworkState   // eth0's
+	others   []*NetworkState // eth1 onwards, as more
 }
 
 // release closes the reservations of a start that failed.
@@ -69,19 +129,35 @@ func (cn *connection) release() {
 	}
 }
 
-// connect prepares c's start on the bridge: its address (the one it held
-// before, if any), its host ports reserved (a port in use fails the start
-// with Docker's message naming it) and its /etc/hosts line. The veth is
-// made by the monitor, from the endpoint, before the process runs.
+// connect prepares c's start on its networks: an address on each (the one
+// it held before, if any), its host ports reserved on eth0's network (a
+// port in use fails the start with Docker's message naming it), its
+// /etc/hosts line and, on a user-defined network, a resolv.conf naming
+// the network's DNS responder. The monitor makes eth0's veth before the
+// process runs; join makes the others.
 func (s *Service) connect(ctx context.Context, c *Container) (*connection, error) {
 	s.awaitDetach(c.ID) // its last run's veths, whose names its new ones take
-	if !s.onBridge(c) {
-		return nil, nil
-	}
-	br := s.bridge
-	addr, err := br.IPAM.Allocate(ctx, br.Network.ID, c.ID)
-	if err != nil {
+	nets, err := s.networksOf(ctx, c)
+	if err != nil || len(nets) == 0 {
 		return nil, err
+	}
+	cn := &connection{}
+	for i, j := range nets {
+		st, ep, err := s.endpoint(ctx, c, j, fmt.Sprintf("eth%d", i))
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			cn.endpoint, cn.state = &ep, st
+		} else {
+			cn.more, cn.others = append(cn.more, ep), append(cn.others, st)
+		}
+	}
+	primary := nets[0].br
+	if primary.DNS != nil {
+		if err := s.writeResolvConf(c, primary.Network.Gateway); err != nil {
+			return nil, err
+		}
 	}
 	bindings, err := portBindings(c)
 	if err != nil {
@@ -92,19 +168,11 @@ func (s *Service) connect(ctx context.Context, c *Container) (*connection, error
 		return nil, fmt.Errorf("failed to set up container networking: driver failed programming external connectivity on endpoint %s (%s): %w",
 			c.Name, c.ID, err)
 	}
-	if err := s.writeHosts(c, addr.Addr()); err != nil {
+	if err := s.writeHosts(c, cn.state.Address.Addr()); err != nil {
 		closeReservations(reserved)
 		return nil, err
 	}
-	mac := network.MACFor(addr.Addr())
-	cn := &connection{
-		endpoint: &network.Endpoint{
-			ContainerID: c.ID, Bridge: br.Network.Bridge, Address: addr,
-			Gateway: br.Network.Gateway, MTU: br.MTU, MAC: mac,
-		},
-		ports: reserved,
-		state: &NetworkState{NetworkID: br.Network.ID, Address: addr, Gateway: br.Network.Gateway, MAC: mac.String()},
-	}
+	cn.ports = reserved
 	for _, r := range reserved {
 		cn.state.Ports = append(cn.state.Ports, PublishedPort{
 			Proto: r.Proto, HostIP: r.HostIP, HostPort: r.HostPort, ContainerPort: r.ContainerPort,
@@ -113,13 +181,109 @@ func (s *Service) connect(ctx context.Context, c *Container) (*connection, error
 	return cn, nil
 }
 
+// endpoint allocates c's address on j's network and describes its
+// interface ifName there. Only eth0 gets the default route.
+func (s *Service) endpoint(ctx context.Context, c *Container, j joined, ifName string) (*NetworkState, network.Endpoint, error) {
+	br := j.br
+	addr, err := br.IPAM.Allocate(ctx, br.Network.ID, c.ID)
+	if err != nil {
+		return nil, network.Endpoint{}, err
+	}
+	mac := network.MACFor(addr.Addr())
+	ep := network.Endpoint{
+		ContainerID: c.ID, Bridge: br.Network.Bridge, Address: addr, MTU: br.MTU, MAC: mac,
+		IfName: ifName, HostName: vethName(c.ID, ifName),
+	}
+	if ifName == "eth0" {
+		ep.Gateway = br.Network.Gateway
+	}
+	st := &NetworkState{
+		NetworkID: br.Network.ID, Name: br.Network.Name, Address: addr, Gateway: br.Network.Gateway,
+		MAC: mac.String(), Aliases: j.aliases,
+	}
+	if ifName != "eth0" {
+		st.IfName = ifName
+	}
+	return st, ep, nil
+}
+
+// vethName is the host end of a container's interface ifName: Docker's
+// HostVethName for eth0; for ethN "n" and N replace the ID's last
+// characters ("n" is no hex digit, so it never clashes with an eth0's).
+func vethName(id, ifName string) string {
+	n := strings.TrimPrefix(ifName, "eth")
+	if n == "0" || n == ifName {
+		return network.HostVethName(id)
+	}
+	prefix := network.HostVethName(id)
+	return prefix[:len(prefix)-1-len(n)] + "n" + n
+}
+
+// join finishes the start of a container that now runs: its other
+// interfaces attached, the reserved host ports forwarded (kept for as long
+// as it runs) and its names given to its networks' responders.
+func (s *Service) join(c *Container, pid int, cn *connection) error {
+	if len(cn.more) > 0 {
+		path := fmt.Sprintf("/proc/%d/ns/net", pid)
+		err := withHostNetlink(func(h *netlink.Handle) error {
+			for _, ep := range cn.more {
+				if err := network.AttachPath(h, path, ep); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("connect container %s to its networks: %w", shortID(c.ID), err)
+		}
+	}
+	if err := s.publishPorts(c.ID, cn); err != nil {
+		return err
+	}
+	for _, st := range append([]*NetworkState{cn.state}, cn.others...) {
+		if br := s.bridgeOf(st.NetworkID); br != nil {
+			s.register(c, br, st)
+			s.publishNetwork("connect", br, c.ID)
+		}
+	}
+	return nil
+}
+
+// register gives the container's names on a user-defined network to its
+// DNS responder: its name, its short ID and its aliases there.
+func (s *Service) register(c *Container, br *Bridge, st *NetworkState) {
+	if br.DNS != nil {
+		br.DNS.Set(c.ID, st.Address.Addr(), append([]string{c.Name, shortID(c.ID)}, st.Aliases...)...)
+	}
+}
+
+// bridgeOf is the network with that ID, nil when it is gone.
+func (s *Service) bridgeOf(id string) *Bridge {
+	if s.bridge != nil && s.bridge.Network.ID == id {
+		return s.bridge
+	}
+	if s.networks == nil {
+		return nil
+	}
+	br, err := s.networks.Network(context.Background(), id)
+	if err != nil {
+		return nil
+	}
+	return br
+}
+
 // publishPorts forwards the reserved host ports of a container that now
-// runs, and keeps the reservations for as long as it does.
+// runs, through eth0's network, and keeps the reservations for as long as
+// it does.
 func (s *Service) publishPorts(id string, cn *connection) error {
 	if len(cn.state.Ports) == 0 {
 		return nil // no rule to install: spare the firewall a round trip
 	}
-	if err := s.bridge.Firewall.Publish(id, forwards(cn.state)); err != nil {
+	br := s.bridgeOf(cn.state.NetworkID)
+	if br == nil {
+		return errdefs.ErrNotFound.WithMessage(fmt.Sprintf("publish the ports of container %s: network %s not found", shortID(id), cn.state.NetworkID))
+	}
+	if err := br.Firewall.Publish(id, forwards(cn.state)); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -128,12 +292,12 @@ func (s *Service) publishPorts(id string, cn *connection) error {
 	return nil
 }
 
-// disconnect undoes a run on the bridge once the container has stopped:
-// its forwarding rules, its host ports and its veth (which its namespace
-// took along already, unless something still holds it). The address stays
-// the container's until it is removed.
+// disconnect undoes a run on its networks once the container has stopped:
+// its forwarding rules, its host ports, its names and its veths (which its
+// namespace took along already, unless something still holds it). The
+// addresses stay the container's until it is removed or disconnected.
 func (s *Service) disconnect(c *Container) {
-	if s.bridge == nil {
+	if s.bridge == nil && s.networks == nil {
 		return
 	}
 	s.mu.Lock()
@@ -141,36 +305,57 @@ func (s *Service) disconnect(c *Container) {
 	delete(s.ports, c.ID)
 	s.mu.Unlock()
 	closeReservations(ports)
-	// A container that died while the daemon was away is unpublished too:
-	// its rules outlived it.
-	if published || c.State.Network != nil && len(c.State.Network.Ports) > 0 {
-		if err := s.bridge.Firewall.Unpublish(c.ID); err != nil {
+	eps := c.State.Endpoints()
+	if len(eps) == 0 && s.bridge != nil {
+		// No record of where it ran: what a bridge start would have left.
+		eps = []*NetworkState{{NetworkID: s.bridge.Network.ID}}
+	}
+	for _, st := range eps {
+		s.leave(c, st, published)
+	}
+}
+
+// leave takes a container off one network: its rules when the network
+// forwards its ports (eth0's; a container that died while the daemon was
+// away is unpublished too: its rules outlived it), its names and its veth.
+func (s *Service) leave(c *Container, st *NetworkState, published bool) {
+	br := s.bridgeOf(st.NetworkID)
+	if br != nil && st.ifName() == "eth0" && (published || len(st.Ports) > 0) {
+		if err := br.Firewall.Unpublish(c.ID); err != nil {
 			s.log.Warn("unpublish the ports of a stopped container", "container", c.ID, "err", err)
 		}
 	}
-	s.detachVeth(c.ID, func(h *netlink.Handle) error { return network.Detach(h, c.ID) })
+	name := vethName(c.ID, st.ifName())
+	s.detachVeth(c.ID, func(h *netlink.Handle) error { return network.DetachVeth(h, name) })
+	if br != nil {
+		if br.DNS != nil {
+			br.DNS.Remove(c.ID)
+		}
+		if st.Name != "" {
+			s.publishNetwork("disconnect", br, c.ID)
+		}
+	}
 }
 
 // reconnectNetwork makes a running container found at daemon start
-// reachable as before: its veth (attached again if it went), its host
-// ports reserved again and its forwarding rules installed again.
+// reachable as before: its veths (attached again if they went), its names
+// answered again, its host ports reserved again and its forwarding rules
+// installed again.
 func (s *Service) reconnectNetwork(c *Container) error {
-	st := c.State.Network
-	if s.bridge == nil || st == nil {
-		return nil
-	}
-	err := withHostNetlink(func(h *netlink.Handle) error {
-		if _, err := h.LinkByName(network.HostVethName(c.ID)); err == nil {
-			return nil
+	for _, st := range c.State.Endpoints() {
+		br := s.bridgeOf(st.NetworkID)
+		if br == nil {
+			s.log.Warn("a running container's network is gone", "container", c.ID, "network", st.NetworkID)
+			continue
 		}
-		mac, _ := net.ParseMAC(st.MAC)
-		return network.AttachPath(h, fmt.Sprintf("/proc/%d/ns/net", c.State.Pid), network.Endpoint{
-			ContainerID: c.ID, Bridge: s.bridge.Network.Bridge, Address: st.Address,
-			Gateway: st.Gateway, MTU: s.bridge.MTU, MAC: mac,
-		})
-	})
-	if err != nil {
-		return fmt.Errorf("reattach container %s to the bridge: %w", shortID(c.ID), err)
+		if err := s.reattach(c, br, st); err != nil {
+			return err
+		}
+		s.register(c, br, st)
+	}
+	st := c.State.Network
+	if st == nil {
+		return nil
 	}
 	var bindings []portmap.Binding
 	for _, p := range st.Ports {
@@ -185,21 +370,56 @@ func (s *Service) reconnectNetwork(c *Container) error {
 	return s.publishPorts(c.ID, &connection{ports: reserved, state: st})
 }
 
-// sweepVeths removes the veths on the bridge that belong to no running
-// container: a container that died while the daemon was away, with
-// something still holding its namespace.
-func (s *Service) sweepVeths(running map[string]bool) error {
-	if s.bridge == nil {
+// reattach makes the veth of a running container's interface again, if it
+// went.
+func (s *Service) reattach(c *Container, br *Bridge, st *NetworkState) error {
+	name := vethName(c.ID, st.ifName())
+	err := withHostNetlink(func(h *netlink.Handle) error {
+		if _, err := h.LinkByName(name); err == nil {
+			return nil
+		}
+		mac, _ := net.ParseMAC(st.MAC)
+		ep := network.Endpoint{
+			ContainerID: c.ID, Bridge: br.Network.Bridge, Address: st.Address,
+			MTU: br.MTU, MAC: mac, IfName: st.ifName(), HostName: name,
+		}
+		if st.ifName() == "eth0" {
+			ep.Gateway = st.Gateway
+		}
+		return network.AttachPath(h, fmt.Sprintf("/proc/%d/ns/net", c.State.Pid), ep)
+	})
+	if err != nil {
+		return fmt.Errorf("reattach container %s to network %s: %w", shortID(c.ID), br.Network.Name, err)
+	}
+	return nil
+}
+
+// sweepVeths removes the veths on skiff's bridges that are not in keep:
+// those of containers that died while the daemon was away, with something
+// still holding their namespace.
+func (s *Service) sweepVeths(keep map[string]bool) error {
+	var bridges []string
+	if s.bridge != nil {
+		bridges = append(bridges, s.bridge.Network.Bridge)
+	}
+	if s.networks != nil {
+		for _, br := range s.networks.Bridges() {
+			if !slices.Contains(bridges, br.Network.Bridge) {
+				bridges = append(bridges, br.Network.Bridge)
+			}
+		}
+	}
+	if len(bridges) == 0 {
 		return nil
 	}
-	keep := map[string]bool{}
-	for id := range running {
-		keep[network.HostVethName(id)] = true
-	}
 	return withHostNetlink(func(h *netlink.Handle) error {
-		br, err := h.LinkByName(s.bridge.Network.Bridge)
-		if err != nil {
-			return fmt.Errorf("bridge %s: %w", s.bridge.Network.Bridge, err)
+		masters := map[int]bool{}
+		for _, name := range bridges {
+			br, err := h.LinkByName(name)
+			if err != nil {
+				return fmt.Errorf("bridge %s: %w", name, err)
+			}
+			masters[br.Attrs().Index] = true
 		}
 		links, err := h.LinkList()
 		if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
@@ -207,7 +427,7 @@ func (s *Service) sweepVeths(running map[string]bool) error {
 		}
 		for _, l := range links {
 			a := l.Attrs()
-			if _, ok := l.(*netlink.Veth); !ok || a.MasterIndex != br.Attrs().Index || keep[a.Name] {
+			if _, ok := l.(*netlink.Veth); !ok || !masters[a.MasterIndex] || keep[a.Name] {
 				continue
 			}
 			if err := h.LinkDel(l); err != nil {
@@ -216,6 +436,15 @@ func (s *Service) sweepVeths(running map[string]bool) error {
 		}
 		return nil
 	})
+}
+
+// containerVeths are the host ends of a running container's interfaces.
+func containerVeths(c *Container) []string {
+	names := []string{network.HostVethName(c.ID)}
+	for _, st := range c.State.Endpoints() {
+		names = append(names, vethName(c.ID, st.ifName()))
+	}
+	return names
 }
 
 // portBindings are the host ports c asks for: its -p bindings, and with

@@ -29,7 +29,7 @@ func (s *Service) Restore(ctx context.Context) error {
 		return err
 	}
 	var toStart, failed []*Container
-	running := map[string]bool{}
+	veths := map[string]bool{} // of the running containers
 	for _, c := range list {
 		wasRunning := c.State.Running()
 		if wasRunning {
@@ -38,7 +38,9 @@ func (s *Service) Restore(ctx context.Context) error {
 			}
 		}
 		if c.State.Running() {
-			running[c.ID] = true
+			for _, v := range containerVeths(c) {
+				veths[v] = true
+			}
 			if err := s.reconnectNetwork(c); err != nil {
 				s.log.Warn("make a running container reachable again", "container", c.ID, "err", err)
 			}
@@ -51,7 +53,7 @@ func (s *Service) Restore(ctx context.Context) error {
 			failed = append(failed, c) // it exited while the daemon was away
 		}
 	}
-	if err := s.sweepVeths(running); err != nil {
+	if err := s.sweepVeths(veths); err != nil {
 		s.log.Warn("remove the veths of containers gone while the daemon was away", "err", err)
 	}
 	for _, c := range toStart {
@@ -119,7 +121,7 @@ func (s *Service) reconnect(ctx context.Context, c *Container) error {
 		}
 	}
 	s.disconnect(c)
-	c.State.Status, c.State.Network = containertypes.StateExited, nil
+	c.State.Status, c.State.Network, c.State.Connected = containertypes.StateExited, nil, nil
 	c.State.Pid, c.State.ExitCode, c.State.OOMKilled, c.State.Error = 0, exit.Code, exit.OOMKilled, exit.Error
 	c.State.FinishedAt = exit.FinishedAt
 	return s.saveState(ctx, c)

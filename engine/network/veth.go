@@ -17,9 +17,14 @@ type Endpoint struct {
 	ContainerID string       // names the host end (see HostVethName)
 	Bridge      string       // the bridge, in the host's namespace
 	Address     netip.Prefix // the container's address with its subnet's length, 172.17.0.2/16
-	Gateway     netip.Addr   // the bridge's address, the container's default route
-	MTU         int          // of both ends; 0 takes the bridge's
-	IfName      string       // inside the container; "eth0" when empty
+	// Gateway is the bridge's address, the container's default route; a
+	// container has one default route, so its second network's endpoint
+	// (eth1) has none and leaves Gateway zero.
+	Gateway netip.Addr
+	MTU     int    // of both ends; 0 takes the bridge's
+	IfName  string // inside the container; "eth0" when empty
+	// HostName names the host end; HostVethName(ContainerID) when empty.
+	HostName string
 	// MAC is the container end's address; nil lets the kernel pick one.
 	MAC net.HardwareAddr
 }
@@ -49,7 +54,7 @@ func Attach(host *netlink.Handle, container netns.NsHandle, ep Endpoint) error {
 	if ep.IfName == "" {
 		ep.IfName = "eth0"
 	}
-	name := HostVethName(ep.ContainerID)
+	name := ep.hostName()
 	br, err := host.LinkByName(ep.Bridge)
 	if err != nil {
 		return fmt.Errorf("attach %s: bridge %s: %w", name, ep.Bridge, err)
@@ -117,6 +122,9 @@ func configure(host *netlink.Handle, container netns.NsHandle, br, veth netlink.
 	if err := h.LinkSetUp(link); err != nil {
 		return fmt.Errorf("%s: bring up: %w", ep.IfName, err)
 	}
+	if !ep.Gateway.IsValid() {
+		return nil
+	}
 	route := &netlink.Route{LinkIndex: link.Attrs().Index, Gw: ep.Gateway.AsSlice()}
 	if err := h.RouteAdd(route); err != nil {
 		return fmt.Errorf("%s: default route via %s: %w", ep.IfName, ep.Gateway, err)
@@ -129,17 +137,28 @@ func configure(host *netlink.Handle, container netns.NsHandle, br, veth netlink.
 func AttachPath(host *netlink.Handle, path string, ep Endpoint) error {
 	ns, err := netns.GetFromPath(path)
 	if err != nil {
-		return fmt.Errorf("attach %s: open network namespace %s: %w", HostVethName(ep.ContainerID), path, err)
+		return fmt.Errorf("attach %s: open network namespace %s: %w", ep.hostName(), path, err)
 	}
 	defer ns.Close()
 	return Attach(host, ns, ep)
+}
+
+func (ep Endpoint) hostName() string {
+	if ep.HostName != "" {
+		return ep.HostName
+	}
+	return HostVethName(ep.ContainerID)
 }
 
 // Detach removes the container's veth from the namespace host is bound to;
 // its peer in the container dies with it. A veth that is already gone (its
 // container's namespace ended, which destroys the pair) is no error.
 func Detach(host *netlink.Handle, containerID string) error {
-	name := HostVethName(containerID)
+	return DetachVeth(host, HostVethName(containerID))
+}
+
+// DetachVeth is Detach of the veth whose host end is name.
+func DetachVeth(host *netlink.Handle, name string) error {
 	link, err := host.LinkByName(name)
 	if errors.As(err, &netlink.LinkNotFoundError{}) {
 		return nil

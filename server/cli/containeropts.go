@@ -47,6 +47,7 @@ type containerOptions struct {
 	dns         []string // --dns
 	addHosts    []string // --add-host
 	network     string
+	aliases     []string
 	restart     string
 	pidsLimit   int64
 	capAdd      []string
@@ -79,6 +80,7 @@ func addContainerFlags(flags *pflag.FlagSet, opts *containerOptions) {
 	flags.StringArrayVar(&opts.dns, "dns", nil, "Set custom DNS servers")
 	flags.StringArrayVar(&opts.addHosts, "add-host", nil, "Add a custom host-to-IP mapping (host:ip)")
 	flags.StringVar(&opts.network, "network", "", "Connect a container to a network")
+	flags.StringSliceVar(&opts.aliases, "network-alias", nil, "Add network-scoped alias for the container")
 	flags.StringVar(&opts.restart, "restart", string(container.RestartPolicyDisabled), "Restart policy to apply when a container exits")
 	flags.VarP((*memoryFlag)(&opts.memory), "memory", "m", "Memory limit")
 	flags.Var((*cpusFlag)(&opts.nanoCPUs), "cpus", "Number of CPUs")
@@ -212,8 +214,11 @@ func (opts *containerOptions) toCreateRequest(lookupEnv func(string) string, con
 	// single --network without endpoint options gets none (the daemon
 	// creates it), as docker does.
 	endpoints := map[string]*network.EndpointSettings{}
-	if opts.network == "" {
-		endpoints[network.NetworkDefault] = &network.EndpointSettings{}
+	switch {
+	case opts.network == "":
+		endpoints[network.NetworkDefault] = &network.EndpointSettings{Aliases: opts.aliases}
+	case len(opts.aliases) > 0:
+		endpoints[opts.network] = &network.EndpointSettings{Aliases: opts.aliases}
 	}
 	return createRequest{
 		config:     config,

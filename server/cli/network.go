@@ -19,7 +19,9 @@ import (
 // newNetworkCommand is the `skiff network` group.
 func newNetworkCommand(cc *cliContext) *cobra.Command {
 	return newGroupCommand("network", "Manage networks",
+		newNetworkConnectCommand(cc),
 		newNetworkCreateCommand(cc),
+		newNetworkDisconnectCommand(cc),
 		newNetworkLsCommand(cc),
 		newNetworkInspectCommand(cc),
 		newNetworkRmCommand(cc),

@@ -54,9 +54,11 @@ func (r *containerRoutes) create(c echo.Context) error {
 	if req.Config == nil {
 		return errdefs.ErrInvalidArgument.WithMessage("config cannot be empty in order to create a container")
 	}
-	created, warnings, err := r.b.ContainerCreate(c.Request().Context(), engine.ContainerCreateOptions{
-		Name: c.QueryParam("name"), Config: req.Config, HostConfig: req.HostConfig,
-	})
+	opts := engine.ContainerCreateOptions{Name: c.QueryParam("name"), Config: req.Config, HostConfig: req.HostConfig}
+	if req.NetworkingConfig != nil {
+		opts.Endpoints = req.NetworkingConfig.EndpointsConfig
+	}
+	created, warnings, err := r.b.ContainerCreate(c.Request().Context(), opts)
 	if err != nil {
 		return err
 	}

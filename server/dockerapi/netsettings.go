@@ -30,17 +30,24 @@ type inspectNetworkSettings struct {
 
 // networkSettings describes where a container is reachable: its ports (the
 // published ones with their host address and port, the exposed ones with
-// none) while it runs, and its endpoint on its network.
+// none) while it runs, and its endpoint on each of its networks.
 func networkSettings(ctr *engine.Container) *inspectNetworkSettings {
 	mode := networkMode(ctr.HostConfig)
 	ns := &inspectNetworkSettings{NetworkSettings: container.NetworkSettings{
 		Ports:    network.PortMap{},
 		Networks: map[string]*network.EndpointSettings{},
 	}}
-	ep := &network.EndpointSettings{}
+	if ctr.State.Running() {
+		for _, st := range ctr.State.Endpoints() {
+			name := st.Name
+			if name == "" { // recorded before networks had names: the mode's
+				name = mode
+			}
+			ns.Networks[name] = endpointSettings(ctr.ID, st)
+		}
+	}
 	if st := ctr.State.Network; st != nil && ctr.State.Running() {
-		ep = endpointSettings(ctr.ID, st)
-		ns.EndpointID, ns.Gateway, ns.IPAddress = ep.EndpointID, st.Gateway.String(), st.Address.Addr().String()
+		ns.EndpointID, ns.Gateway, ns.IPAddress = endpointID(st.NetworkID, ctr.ID), st.Gateway.String(), st.Address.Addr().String()
 		ns.IPPrefixLen, ns.MacAddress = st.Address.Bits(), st.MAC
 		for port := range ctr.Config.ExposedPorts {
 			ns.Ports[port] = nil
@@ -52,10 +59,22 @@ func networkSettings(ctr *engine.Container) *inspectNetworkSettings {
 			}
 		}
 	}
-	if !isContainerMode(mode) {
-		ns.Networks[mode] = ep
+	// A stopped container, or one on host or none, shows its mode's
+	// network with no address, as Docker's does.
+	if _, ok := ns.Networks[mode]; !ok && !isContainerMode(mode) && (builtinMode(mode) || !ctr.State.Running()) {
+		ns.Networks[mode] = &network.EndpointSettings{}
 	}
 	return ns
+}
+
+// builtinMode reports whether a network mode is one of Docker's own rather
+// than a user-defined network's name.
+func builtinMode(mode string) bool {
+	switch mode {
+	case "bridge", "host", "none", "default":
+		return true
+	}
+	return isContainerMode(mode)
 }
 
 func isContainerMode(mode string) bool {
@@ -65,15 +84,22 @@ func isContainerMode(mode string) bool {
 // endpointSettings is a running container's endpoint on the bridge.
 func endpointSettings(id string, st *engine.ContainerNetwork) *network.EndpointSettings {
 	mac, _ := net.ParseMAC(st.MAC)
-	sum := sha256.Sum256([]byte(st.NetworkID + id))
 	return &network.EndpointSettings{
 		NetworkID:   st.NetworkID,
-		EndpointID:  hex.EncodeToString(sum[:]),
+		EndpointID:  endpointID(st.NetworkID, id),
+		Aliases:     st.Aliases,
 		Gateway:     st.Gateway,
 		IPAddress:   st.Address.Addr(),
 		IPPrefixLen: st.Address.Bits(),
 		MacAddress:  network.HardwareAddr(mac),
 	}
+}
+
+// endpointID is the ID of a container's endpoint on a network: skiff keeps
+// none, so it derives one that stays the same while the container is on it.
+func endpointID(networkID, containerID string) string {
+	sum := sha256.Sum256([]byte(networkID + containerID))
+	return hex.EncodeToString(sum[:])
 }
 
 // portSummaries are a running container's ports as docker ps lists them:

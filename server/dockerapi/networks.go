@@ -13,6 +13,7 @@ import (
 	"github.com/moby/moby/api/types/network"
 
 	"github.com/skiff-dev/skiff/engine"
+	enginenet "github.com/skiff-dev/skiff/engine/network"
 )
 
 // NetworkBackend keeps the networks.
@@ -22,6 +23,8 @@ type NetworkBackend interface {
 	NetworkInspect(ctx context.Context, ref string) (*engine.Network, error)
 	NetworkRemove(ctx context.Context, ref string) error
 	NetworkPrune(ctx context.Context) ([]string, error)
+	NetworkConnect(ctx context.Context, networkRef, containerRef string, aliases []string) error
+	NetworkDisconnect(ctx context.Context, networkRef, containerRef string) error
 }
 
 type networkRoutes struct {
@@ -34,8 +37,45 @@ func (r *networkRoutes) register(e *echo.Echo) {
 	e.POST("/networks/prune", r.prune)
 	e.GET("/networks/:id", r.inspect)
 	e.DELETE("/networks/:id", r.remove)
-	e.POST("/networks/:id/connect", notImplemented("connecting a running container to a network"))
-	e.POST("/networks/:id/disconnect", notImplemented("disconnecting a container from a network"))
+	e.POST("/networks/:id/connect", r.connect)
+	e.POST("/networks/:id/disconnect", r.disconnect)
+}
+
+// POST /networks/{id}/connect: the container and its aliases there; the
+// other endpoint settings (a static address, links, driver options) are
+// refused by name rather than ignored.
+func (r *networkRoutes) connect(c echo.Context) error {
+	var req network.ConnectRequest
+	if err := json.NewDecoder(c.Request().Body).Decode(&req); err != nil {
+		return errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid JSON: %v", err))
+	}
+	var aliases []string
+	if ep := req.EndpointConfig; ep != nil {
+		if ep.IPAMConfig != nil && (ep.IPAMConfig.IPv4Address.IsValid() || ep.IPAMConfig.IPv6Address.IsValid()) {
+			return errdefs.ErrNotImplemented.WithMessage("a static address (--ip, --ip6) is not supported by this skiff daemon yet")
+		}
+		if len(ep.Links) > 0 {
+			return errdefs.ErrNotImplemented.WithMessage("links (--link) are not supported by this skiff daemon yet")
+		}
+		aliases = ep.Aliases
+	}
+	if err := r.b.NetworkConnect(c.Request().Context(), c.Param("id"), req.Container, aliases); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusOK)
+}
+
+// POST /networks/{id}/disconnect. Force changes nothing: skiff keeps no
+// endpoint that could outlive its container.
+func (r *networkRoutes) disconnect(c echo.Context) error {
+	var req network.DisconnectRequest
+	if err := json.NewDecoder(c.Request().Body).Decode(&req); err != nil {
+		return errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid JSON: %v", err))
+	}
+	if err := r.b.NetworkDisconnect(c.Request().Context(), c.Param("id"), req.Container); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusOK)
 }
 
 // toNetwork is n as moby's API types describe a network.
@@ -63,7 +103,10 @@ func toNetwork(n *engine.Network) network.Network {
 func toInspect(n *engine.Network) network.Inspect {
 	out := network.Inspect{Network: toNetwork(n), Containers: map[string]network.EndpointResource{}}
 	for _, c := range n.Containers {
-		out.Containers[c.ID] = network.EndpointResource{Name: c.Name, IPv4Address: c.Address}
+		out.Containers[c.ID] = network.EndpointResource{
+			Name: c.Name, EndpointID: endpointID(n.ID, c.ID), IPv4Address: c.Address,
+			MacAddress: network.HardwareAddr(enginenet.MACFor(c.Address.Addr())),
+		}
 	}
 	return out
 }
