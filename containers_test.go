@@ -134,6 +134,9 @@ func TestStartStopRestartAndExec(t *testing.T) {
 		t.Errorf("after stop: %q", out)
 	}
 	mustSucceed(t, "start", d.docker("start", "web"))
+	// Restart only once the shell has set its trap: a SIGTERM before it
+	// would go unheard (PID 1) until the timeout's SIGKILL.
+	waitUntil(t, func() bool { return strings.Count(d.docker("logs", "web").stdout, "started") == 2 })
 	mustSucceed(t, "restart", d.docker("restart", "-t", "2", "web"))
 	if out := mustSucceed(t, "inspect", d.docker("inspect", "-f", "{{.State.Running}} {{.RestartCount}}", "web")); out != "true 0\n" {
 		t.Errorf("after restart: %q", out)

@@ -92,6 +92,14 @@ func TestTutorialWithSkiffCLI(t *testing.T) {
 		status := func() string {
 			return mustSucceed(t, "ps", d.skiff("ps", "-a", "--filter", "name=web", "--format", "{{.Status}}"))
 		}
+		// A SIGTERM before the shell has set its trap would go unheard (it
+		// is PID 1): stop only once it said it started.
+		started := func(n int) {
+			waitFor(t, "the container's shell to start", func() bool {
+				return strings.Count(d.skiff("logs", "web").stdout, "started") == n
+			})
+		}
+		started(1)
 		if out := mustSucceed(t, "skiff stop", d.skiff("stop", "web")); out != "web\n" {
 			t.Errorf("skiff stop printed %q", out)
 		}
@@ -104,15 +112,14 @@ func TestTutorialWithSkiffCLI(t *testing.T) {
 		if s := status(); !strings.HasPrefix(s, "Up ") {
 			t.Errorf("after start: %q", s)
 		}
+		started(2)
 		if out := mustSucceed(t, "skiff restart", d.skiff("restart", "-t", "2", "web")); out != "web\n" {
 			t.Errorf("skiff restart printed %q", out)
 		}
 		if s := status(); !strings.HasPrefix(s, "Up ") {
 			t.Errorf("after restart: %q", s)
 		}
-		waitFor(t, "the container started three times", func() bool {
-			return strings.Count(d.skiff("logs", "web").stdout, "started") == 3
-		})
+		started(3)
 		if logs := d.skiff("logs", "web").stdout; strings.Count(logs, "bye") != 2 {
 			t.Errorf("logs after stop, start, restart:\n%s", logs)
 		}
