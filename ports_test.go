@@ -117,7 +117,7 @@ func TestBridgeLeavesNothingBehind(t *testing.T) {
 	t.Parallel()
 	d := startSkiffdInNetNS(t)
 	d.importImage(t, "busybox", nil)
-	const n = 20
+	const n = 100 // the networking issue's count
 	var ids []string
 	for i := range n {
 		port := strconv.Itoa(9000 + i)
