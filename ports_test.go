@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -151,4 +152,37 @@ func (d *skiffd) addresses(t *testing.T) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// A container whose process dies without the API (killed from the host,
+// as a crash) gives back its published ports and its veth at once; its
+// address stays for its next start and goes with rm.
+func TestCrashedContainerLeavesNoPortOrVeth(t *testing.T) {
+	t.Parallel()
+	d := startSkiffdInNetNS(t)
+	d.importImage(t, "busybox", nil)
+	id := strings.TrimSpace(mustSucceed(t, "run -d", d.docker("run", "-d", "-p", "9200:80", "busybox", "sleep", "600")))
+	if veths, rules := d.networkOf(t, []string{id}); veths != 1 || rules == 0 {
+		t.Fatalf("running: %d veths, %d rules", veths, rules)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(inspect(t, d, "{{.State.Pid}}", id)))
+	if err != nil || pid <= 0 {
+		t.Fatalf("the container's pid: %v", err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the container to be seen exited", func() bool {
+		return strings.TrimSpace(inspect(t, d, "{{.State.Status}}", id)) == "exited"
+	})
+	waitFor(t, "its veth and rules to go", func() bool {
+		veths, rules := d.networkOf(t, []string{id})
+		return veths == 0 && rules == 0
+	})
+	// The port is free again.
+	mustSucceed(t, "run -d on the crashed one's port", d.docker("run", "-d", "-p", "9200:80", "busybox", "sleep", "600"))
+	mustSucceed(t, "rm", d.docker("rm", id))
+	if held := d.addresses(t); held != 1 {
+		t.Errorf("%d addresses held after rm of the crashed container, want the other container's 1", held)
+	}
 }
