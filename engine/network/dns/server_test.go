@@ -13,11 +13,6 @@ import (
 // upstream is a fake resolver on loopback: over UDP and TCP it knows
 // example.test (one address), big.test (too many addresses for 512 bytes,
 // so truncated over UDP) and nothing else (NXDOMAIN).
-type upstream struct {
-	udp *net.UDPConn
-	tcp *net.TCPListener
-}
-
 var exampleAddr = netip.MustParseAddr("192.0.2.1")
 
 func startUpstream(t *testing.T) netip.AddrPort {
