@@ -9,6 +9,7 @@ import (
 
 	"github.com/skiff-dev/skiff/engine/events"
 	"github.com/skiff-dev/skiff/engine/image"
+	"github.com/skiff-dev/skiff/engine/registry"
 )
 
 // The image types the engine's API speaks, defined in engine/image.
@@ -23,6 +24,8 @@ type (
 	ImageImportOptions  = image.ImportOptions
 	ImageLoadResult     = image.LoadResult
 	ImageChildOptions   = image.ChildOptions
+	ImagePullOptions    = registry.Options
+	ImagePullResult     = registry.Result
 )
 
 // ImageShortID is the 12-hex-character form of an image ID.
@@ -87,6 +90,15 @@ func (e *Engine) ImageImport(ctx context.Context, r io.Reader, opts ImageImportO
 		e.publishImage("import", id.String(), opts.Source)
 	}
 	return id, err
+}
+
+// ImagePull fetches an image from its registry and stores it.
+func (e *Engine) ImagePull(ctx context.Context, ref string, opts ImagePullOptions) (ImagePullResult, error) {
+	res, err := registry.Pull(ctx, e.images, ref, opts)
+	if err == nil {
+		e.publishImage("pull", res.ID.String(), ref)
+	}
+	return res, err
 }
 
 // ImageLoad stores the images of a docker-archive or OCI layout tarball.

@@ -4,6 +4,9 @@
 #
 # Prerequisites come from Debian's packages:
 #   busybox-static  the root filesystem of every test image
+#   docker-registry the registry (distribution 2.8) that pull tests run on
+#                   loopback with storage of their own (its service is not
+#                   started)
 #   a docker CLI    to check that the docker CLI works against skiff; most
 #                   machines have one, otherwise Debian's docker.io supplies it
 #                   (its daemon is not started).
@@ -25,6 +28,7 @@ fi
 
 missing=()
 dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
+dpkg -s docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 command -v docker >/dev/null 2>&1 || missing+=(docker.io)
 dpkg -s chromium >/dev/null 2>&1 || missing+=(chromium)
 dpkg -s fonts-liberation >/dev/null 2>&1 || missing+=(fonts-liberation)
@@ -33,7 +37,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
 	# Install packages without starting their services (docker.io's daemon
-	# must not run beside the tests).
+	# and docker-registry's must not run beside the tests).
 	if [ ! -e /usr/sbin/policy-rc.d ]; then
 		printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
 		chmod +x /usr/sbin/policy-rc.d

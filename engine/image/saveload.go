@@ -141,7 +141,7 @@ func (s *Service) Load(ctx context.Context, r io.Reader) ([]LoadResult, error) {
 	defer a.Close()
 	var results []LoadResult
 	for _, li := range a.Images() {
-		res, err := s.loadImage(ctx, li)
+		res, err := s.Register(ctx, li)
 		if err != nil {
 			return results, fmt.Errorf("load image %s: %w", ShortID(li.ConfigDigest), err)
 		}
@@ -150,7 +150,12 @@ func (s *Service) Load(ctx context.Context, r io.Reader) ([]LoadResult, error) {
 	return results, nil
 }
 
-func (s *Service) loadImage(ctx context.Context, li archive.LoadImage) (LoadResult, error) {
+// Register stores one image from its config and layer streams, as found in
+// an archive or fetched from a registry, and tags it with li.RepoTags. The
+// config is stored as it is, so the image ID is its digest. Layers already
+// stored are not opened; every layer opened is checked against the config's
+// diff ID. On error nothing of the image stays registered.
+func (s *Service) Register(ctx context.Context, li archive.LoadImage) (LoadResult, error) {
 	var cfg dockerspec.DockerOCIImage
 	if err := json.Unmarshal(li.Config, &cfg); err != nil {
 		return LoadResult{}, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid image config: %v", err))

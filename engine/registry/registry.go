@@ -1,0 +1,200 @@
+// Package registry pulls images from Docker and OCI registries into the
+// image store. The protocol (token auth, manifests, manifest lists, blob
+// digests) is go-containerregistry's; this package picks the platform, keeps
+// plain HTTP to the registries allowed it, and hands the image to the store
+// with its config as it is, so a pulled image has the ID it has upstream.
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"runtime"
+
+	"github.com/containerd/errdefs"
+	"github.com/distribution/reference"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/opencontainers/go-digest"
+
+	"github.com/skiff-dev/skiff/engine/archive"
+	"github.com/skiff-dev/skiff/engine/compression"
+	"github.com/skiff-dev/skiff/engine/image"
+)
+
+// Options tune a pull.
+type Options struct {
+	// Insecure lists the registries reached over plain HTTP besides the
+	// loopback ones: "host", "host:port" or a CIDR such as "10.0.0.0/8".
+	Insecure []string
+	// Platform is the platform picked from a manifest list; the host's
+	// (linux and the engine's architecture) when nil.
+	Platform *v1.Platform
+	// Transport carries the requests; http.DefaultTransport when nil.
+	Transport http.RoundTripper
+}
+
+// Result says what a pull stored.
+type Result struct {
+	ID     digest.Digest // the image ID: its config's digest
+	Digest digest.Digest // the manifest's digest
+	Tag    string        // the familiar tag set, "" when pulled by digest
+	Layers int
+}
+
+// Pull fetches the image ref names (a familiar reference such as "busybox",
+// "host:port/repo:tag" or "repo@sha256:...") for the platform and stores it,
+// tagging ref when it names a tag. Every blob is checked against its digest
+// as it streams in, and every layer, uncompressed, against the config's diff
+// ID; a pull that fails leaves nothing of the image registered.
+func Pull(ctx context.Context, store *image.Service, ref string, opts Options) (Result, error) {
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return Result{}, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid reference %q: %v", ref, err))
+	}
+	named = reference.TagNameOnly(named)
+	img, err := fetch(ctx, named, opts)
+	if err != nil {
+		return Result{}, fmt.Errorf("pull %s: %w", reference.FamiliarString(named), err)
+	}
+	res, err := register(ctx, store, named, img)
+	if err != nil {
+		return Result{}, fmt.Errorf("pull %s: %w", reference.FamiliarString(named), err)
+	}
+	return res, nil
+}
+
+// fetch resolves named to the image for the platform; only its manifest is
+// read here, the config and layers when the store asks for them.
+func fetch(ctx context.Context, named reference.Named, opts Options) (v1.Image, error) {
+	allowed := insecureHosts(opts.Insecure)
+	domain := reference.Domain(named)
+	var nameOpts []name.Option
+	if allowed(domain) {
+		nameOpts = append(nameOpts, name.Insecure)
+	}
+	gref, err := name.ParseReference(named.String(), nameOpts...)
+	if err != nil {
+		return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid reference: %v", err))
+	}
+	platform := v1.Platform{OS: "linux", Architecture: runtime.GOARCH}
+	if opts.Platform != nil {
+		platform = *opts.Platform
+	}
+	next := opts.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	img, err := remote.Image(gref,
+		remote.WithContext(ctx),
+		remote.WithPlatform(platform),
+		remote.WithTransport(httpsOnly{next: next, insecure: allowed}))
+	if err != nil {
+		return nil, classify(fmt.Errorf("fetch manifest: %w", err))
+	}
+	return img, nil
+}
+
+// register stores img through the image store.
+func register(ctx context.Context, store *image.Service, named reference.Named, img v1.Image) (Result, error) {
+	manifest, err := img.Manifest()
+	if err != nil {
+		return Result{}, classify(fmt.Errorf("read manifest: %w", err))
+	}
+	mdigest, err := img.Digest()
+	if err != nil {
+		return Result{}, fmt.Errorf("manifest digest: %w", err)
+	}
+	config, err := img.RawConfigFile()
+	if err != nil {
+		return Result{}, classify(fmt.Errorf("fetch config: %w", err))
+	}
+	// The config is the image ID: check it here rather than trust the
+	// library's reader to have done so.
+	configDigest := digest.FromBytes(config)
+	if configDigest.String() != manifest.Config.Digest.String() {
+		return Result{}, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf(
+			"config does not match its digest: manifest says %s, content hashes to %s", manifest.Config.Digest, configDigest))
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		return Result{}, fmt.Errorf("list layers: %w", err)
+	}
+	li := archive.LoadImage{ConfigDigest: configDigest, Config: config}
+	for _, l := range layers {
+		d, err := l.Digest()
+		if err != nil {
+			return Result{}, fmt.Errorf("layer digest: %w", err)
+		}
+		li.Layers = append(li.Layers, archive.LoadLayer{Open: opener(l, d), Digest: digest.Digest(d.String())})
+	}
+	var tag string
+	if t, ok := named.(reference.NamedTagged); ok {
+		if _, pinned := named.(reference.Canonical); !pinned {
+			tag = reference.FamiliarString(t)
+			li.RepoTags = []string{tag}
+		}
+	}
+	stored, err := store.Register(ctx, li)
+	if err != nil {
+		return Result{}, classify(err)
+	}
+	return Result{ID: stored.ID, Digest: digest.Digest(mdigest.String()), Tag: tag, Layers: len(layers)}, nil
+}
+
+// opener returns a LoadLayer.Open that streams layer l from the registry,
+// decompressed.
+func opener(l v1.Layer, d v1.Hash) func() (io.ReadCloser, error) {
+	return func() (io.ReadCloser, error) {
+		blob, err := l.Compressed()
+		if err != nil {
+			return nil, classify(fmt.Errorf("fetch layer %s: %w", d, err))
+		}
+		plain, _, err := compression.Decompress(blob)
+		if err != nil {
+			blob.Close()
+			return nil, fmt.Errorf("decompress layer %s: %w", d, err)
+		}
+		return &verifiedLayer{plain: plain, blob: blob, digest: d}, nil
+	}
+}
+
+// verifiedLayer reads a decompressed layer. At the end of the decompressed
+// stream it reads what is left of the blob, since the blob's digest is
+// checked only when its reader reaches the end, and a decompressor may stop
+// short of it (trailing bytes, a padded last frame).
+type verifiedLayer struct {
+	plain  io.ReadCloser
+	blob   io.ReadCloser
+	digest v1.Hash
+}
+
+func (v *verifiedLayer) Read(p []byte) (int, error) {
+	n, err := v.plain.Read(p)
+	if errors.Is(err, io.EOF) {
+		if _, derr := io.Copy(io.Discard, v.blob); derr != nil {
+			return n, fmt.Errorf("layer %s: %w", v.digest, derr)
+		}
+	} else if err != nil {
+		err = fmt.Errorf("layer %s: %w", v.digest, err)
+	}
+	return n, err
+}
+
+func (v *verifiedLayer) Close() error {
+	return errors.Join(v.plain.Close(), v.blob.Close())
+}
+
+// classify gives a registry's "unknown" answers the not-found class, so the
+// API answers 404 as Docker does.
+func classify(err error) error {
+	var terr *transport.Error
+	if errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {
+		return fmt.Errorf("%w: %w", errdefs.ErrNotFound, err)
+	}
+	return err
+}

@@ -1,0 +1,337 @@
+package registry_test
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/containerd/errdefs"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	containertypes "github.com/moby/moby/api/types/container"
+	"github.com/opencontainers/go-digest"
+	_ "modernc.org/sqlite"
+
+	"github.com/skiff-dev/skiff/engine"
+	"github.com/skiff-dev/skiff/engine/monitor"
+	skiffruntime "github.com/skiff-dev/skiff/engine/runtime"
+	"github.com/skiff-dev/skiff/engine/testimage"
+)
+
+func TestMain(m *testing.M) {
+	skiffruntime.MaybeReexec()
+	monitor.MaybeReexec()
+	os.Exit(m.Run())
+}
+
+func TestPullFromDistribution(t *testing.T) {
+	ctx := context.Background()
+	reg := startRegistry(t)
+	rootfs := testimage.Rootfs(t)
+	img := busyboxImage(t, rootfs)
+	repo := reg.host + "/test/busybox"
+	manifestDigest := push(t, img, repo+":v1")
+	configDigest, err := img.ConfigName()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("by tag", func(t *testing.T) {
+		e := newEngine(t)
+		res, err := e.ImagePull(ctx, repo+":v1", engine.ImagePullOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.ID.String() != configDigest.String() || res.Digest != manifestDigest || res.Tag != repo+":v1" {
+			t.Fatalf("pull result %+v, want ID %s, digest %s, tag %s:v1", res, configDigest, manifestDigest, repo)
+		}
+		got, err := e.ImageInspect(ctx, repo+":v1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.ID.String() != configDigest.String() {
+			t.Fatalf("tag %s:v1 names %s, want %s", repo, got.ID, configDigest)
+		}
+		if out := runIn(t, e, repo+":v1", "busybox", "echo", "hi"); out != "hi\n" {
+			t.Fatalf("container printed %q, want %q", out, "hi\n")
+		}
+	})
+
+	t.Run("by digest", func(t *testing.T) {
+		e := newEngine(t)
+		res, err := e.ImagePull(ctx, repo+"@"+manifestDigest.String(), engine.ImagePullOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.ID.String() != configDigest.String() || res.Tag != "" {
+			t.Fatalf("pull by digest: %+v, want ID %s and no tag", res, configDigest)
+		}
+		if _, err := e.ImageInspect(ctx, configDigest.String()); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("unknown digest", func(t *testing.T) {
+		e := newEngine(t)
+		unknown := digest.FromString("no such manifest")
+		_, err := e.ImagePull(ctx, repo+"@"+unknown.String(), engine.ImagePullOptions{})
+		if !errdefs.IsNotFound(err) || !strings.Contains(err.Error(), "MANIFEST_UNKNOWN") {
+			t.Fatalf("pull of an unknown digest: %v, want a not-found error naming MANIFEST_UNKNOWN", err)
+		}
+		assertNoImages(t, e)
+	})
+
+	t.Run("tampered layer", func(t *testing.T) {
+		// Another gzip of the same tar: the layer still unpacks to the
+		// config's diff ID, so only the check of the blob's digest while it
+		// streams in can catch the swap. The image has a layer of its own
+		// (the rootfs and some padding) to leave test/busybox's blob alone.
+		other := busyboxImage(t, append(append([]byte(nil), rootfs...), make([]byte, 1024)...))
+		push(t, other, reg.host+"/test/tampered:v1")
+		layers, err := other.Layers()
+		if err != nil {
+			t.Fatal(err)
+		}
+		layerDigest, err := layers[0].Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		blob := filepath.Join(reg.storage, "docker/registry/v2/blobs/sha256", layerDigest.Hex[:2], layerDigest.Hex, "data")
+		orig, err := os.ReadFile(blob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(blob, regzip(t, orig), 0o644); err != nil {
+			t.Fatal(err)
+		}
+
+		e := newEngine(t)
+		_, err = e.ImagePull(ctx, reg.host+"/test/tampered:v1", engine.ImagePullOptions{})
+		if err == nil || !strings.Contains(err.Error(), layerDigest.String()) || !strings.Contains(err.Error(), "checksum") {
+			t.Fatalf("pull of a tampered layer: %v, want a checksum error naming %s", err, layerDigest)
+		}
+		assertNoImages(t, e)
+	})
+}
+
+// registry is a docker-registry (distribution) serving on loopback.
+type registry struct {
+	host    string // 127.0.0.1:PORT
+	storage string // its filesystem storage
+}
+
+// startRegistry runs Debian's docker-registry on a free loopback port, with
+// storage of the test's own, until the test ends.
+func startRegistry(t *testing.T) registry {
+	t.Helper()
+	if _, err := exec.LookPath("docker-registry"); err != nil {
+		t.Skip("docker-registry is not installed (scripts/test.sh installs it)")
+	}
+	dir := t.TempDir()
+	reg := registry{host: freeLoopbackAddr(t), storage: filepath.Join(dir, "storage")}
+	config := filepath.Join(dir, "config.yml")
+	if err := os.WriteFile(config, []byte(fmt.Sprintf(`version: 0.1
+log:
+  level: info
+storage:
+  filesystem:
+    rootdirectory: %s
+http:
+  addr: %s
+`, reg.storage, reg.host)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("docker-registry", "serve", config)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout = cmd.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	// The registry logs "listening on ADDR" once its socket is open.
+	lines := bufio.NewScanner(stderr)
+	var log strings.Builder
+	for lines.Scan() {
+		log.WriteString(lines.Text() + "\n")
+		if strings.Contains(lines.Text(), "listening on "+reg.host) {
+			go io.Copy(io.Discard, stderr)
+			return reg
+		}
+	}
+	t.Fatalf("docker-registry exited before listening:\n%s", log.String())
+	return reg
+}
+
+// freeLoopbackAddr returns a loopback address with a port nothing listens on.
+func freeLoopbackAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// busyboxImage makes a one-layer image of rootfs (an uncompressed tar).
+func busyboxImage(t *testing.T, rootfs []byte) v1.Image {
+	t.Helper()
+	base, err := mutate.ConfigFile(empty.Image, &v1.ConfigFile{
+		OS:           "linux",
+		Architecture: runtime.GOARCH,
+		Config:       v1.Config{Cmd: []string{"sh"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(rootfs)), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(base, layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// push uploads img as ref and returns its manifest digest.
+func push(t *testing.T, img v1.Image, ref string) digest.Digest {
+	t.Helper()
+	r, err := name.ParseReference(ref, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(r, img); err != nil {
+		t.Fatal(err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return digest.Digest(d.String())
+}
+
+// regzip compresses the content of a gzip blob again, better, and pads it
+// to the blob's length with empty gzip members (which decompress to
+// nothing): other bytes of the same size, the same tar. So only the blob's
+// digest tells them apart.
+func regzip(t *testing.T, blob []byte) []byte {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(blob))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if _, err := io.Copy(zw, zr); err != nil {
+		t.Fatal(err)
+	}
+	zw.Close()
+	// An empty member with an extra field of n bytes is emptyLen+2+n long.
+	emptyLen := len(emptyMember(nil))
+	for pad := len(blob) - buf.Len(); pad > 0; {
+		n := min(pad-emptyLen-2, 1<<16-1)
+		if rest := pad - (emptyLen + 2 + n); rest > 0 && rest < emptyLen+2 {
+			n -= emptyLen + 2 // leave room for one more member
+		}
+		if n < 0 {
+			t.Fatalf("cannot pad the recompressed blob by %d bytes", pad)
+		}
+		member := emptyMember(make([]byte, n))
+		buf.Write(member)
+		pad -= len(member)
+	}
+	if buf.Len() != len(blob) || bytes.Equal(buf.Bytes(), blob) {
+		t.Fatalf("recompressed blob: %d bytes, want other bytes of %d", buf.Len(), len(blob))
+	}
+	return buf.Bytes()
+}
+
+// emptyMember is a gzip member of no content whose header carries extra.
+func emptyMember(extra []byte) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Extra = extra
+	zw.Close()
+	return buf.Bytes()
+}
+
+// newEngine opens an engine on an empty data root of the test's own.
+func newEngine(t *testing.T) *engine.Engine {
+	t.Helper()
+	e, err := engine.Open(context.Background(), engine.Config{DataRoot: t.TempDir(), Migrations: os.DirFS("../../migrations"), SQLDriver: "sqlite"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		list, _ := e.ContainerList(context.Background(), engine.ContainerListOptions{All: true})
+		for _, c := range list {
+			e.ContainerRemove(context.Background(), c.ID, engine.ContainerRemoveOptions{Force: true})
+		}
+		e.Close()
+	})
+	return e
+}
+
+// assertNoImages fails unless e stores no image.
+func assertNoImages(t *testing.T, e *engine.Engine) {
+	t.Helper()
+	list, err := e.ImageList(context.Background(), engine.ImageListOptions{All: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 0 {
+		t.Fatalf("a failed pull left %d images: %+v", len(list), list)
+	}
+}
+
+// runIn runs cmd in a container of image and returns its output.
+func runIn(t *testing.T, e *engine.Engine, image string, cmd ...string) string {
+	t.Helper()
+	ctx := context.Background()
+	c, _, err := e.ContainerCreate(ctx, engine.ContainerCreateOptions{
+		Config:     &containertypes.Config{Image: image, Cmd: cmd},
+		HostConfig: &containertypes.HostConfig{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.ContainerRemove(ctx, c.ID, engine.ContainerRemoveOptions{Force: true})
+	if err := e.ContainerStart(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.ContainerWait(ctx, c.ID, "not-running", func() {}); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if _, err := e.ContainerLogs(ctx, c.ID, engine.ContainerLogOptions{Tail: -1, Stdout: true, Stderr: true}, func(l engine.LogEntry) error {
+		out.Write(l.Line)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out.String()
+}
