@@ -139,13 +139,16 @@ func (r *terminalRoutes) pump(sess *execSession) {
 // browser: its exit code, or the stop of its container, which killed it.
 func (r *terminalRoutes) execEnd(ctx context.Context, sess *execSession) serverMessage {
 	code, err := r.b.ExecFinish(ctx, sess.execID)
-	if err != nil {
-		return errorMessage(fmt.Sprintf("the process's end is unknown: %v", err))
-	}
-	if code == killedCode {
-		if exited, _, err := r.waitExit(ctx, sess.containerID); exited || errdefs.IsNotFound(err) {
+	// A stopping container kills the process (137), or closes its monitor
+	// before the exit code could be read (an error): either way, tell the
+	// stop when that is what happened.
+	if err != nil || code == killedCode {
+		if exited, _, werr := r.waitExit(ctx, sess.containerID); exited || errdefs.IsNotFound(werr) {
 			return errorMessage("the container stopped")
 		}
+	}
+	if err != nil {
+		return errorMessage(fmt.Sprintf("the process's end is unknown: %v", err))
 	}
 	return exitMessage(code)
 }
