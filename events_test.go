@@ -127,6 +127,9 @@ func TestEventsAndSmallerLifecycleCommands(t *testing.T) {
 	})
 
 	t.Run("top lists the container's processes as ps -ef", func(t *testing.T) {
+		// The child's command line once it has exec'd: before, it reads
+		// "sh -c sleep 1000 & exec sleep 999", which also holds "sleep 1000".
+		execdSleep := regexp.MustCompile(`(?m)\s+sleep 1000$`)
 		id := strings.TrimSpace(mustSucceed(t, "run -d", d.docker("run", "-d", "busybox", "sh", "-c", "sleep 1000 & exec sleep 999")))
 		pid := inspect(t, d, "{{.State.Pid}}", id)
 		var out string
@@ -134,7 +137,7 @@ func TestEventsAndSmallerLifecycleCommands(t *testing.T) {
 			out = mustSucceed(t, "top", d.docker("top", id))
 			// Once forked, the second process reads "sh -c ..." until it
 			// has exec'd sleep.
-			return strings.Count(out, "\n") == 3 && strings.Contains(out, "sleep 1000")
+			return strings.Count(out, "\n") == 3 && execdSleep.MatchString(out)
 		})
 		lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 		if !regexp.MustCompile(`^UID +PID +PPID +C +STIME +TTY +TIME +CMD$`).MatchString(lines[0]) {
