@@ -222,6 +222,20 @@ func (s *Service) readArchiveLayer(ctx context.Context, al archive.LoadLayer, di
 }
 
 // hasLayer reports whether a layer is stored, row and directory.
+// StoredLayers returns how many of the first layers of an image with these
+// diff IDs the store has, which Register will not read again: a chain's
+// layer is stored only on top of its parent's.
+func (s *Service) StoredLayers(ctx context.Context, diffIDs []digest.Digest) int {
+	var chainID digest.Digest
+	for i, diffID := range diffIDs {
+		chainID = layer.ChainID(chainID, diffID)
+		if !s.hasLayer(ctx, chainID) {
+			return i
+		}
+	}
+	return len(diffIDs)
+}
+
 func (s *Service) hasLayer(ctx context.Context, chainID digest.Digest) bool {
 	_, err := readLayer(ctx, s.db.Read(), chainID)
 	return err == nil && s.layers.Exists(chainID)

@@ -36,6 +36,10 @@ type Options struct {
 	Platform *v1.Platform
 	// Transport carries the requests; http.DefaultTransport when nil.
 	Transport http.RoundTripper
+	// Progress, when set, is told each step of each layer's pull, from the
+	// goroutine calling Pull. The first call comes once the manifest and
+	// config are in, so an unknown image fails before any.
+	Progress func(Progress)
 }
 
 // Result says what a pull stored.
@@ -44,6 +48,8 @@ type Result struct {
 	Digest digest.Digest // the manifest's digest
 	Tag    string        // the familiar tag set, "" when pulled by digest
 	Layers int
+	// UpToDate says the store had the image already, under the tag pulled.
+	UpToDate bool
 }
 
 // Pull fetches the image ref names (a familiar reference such as "busybox",
@@ -61,7 +67,7 @@ func Pull(ctx context.Context, store *image.Service, ref string, opts Options) (
 	if err != nil {
 		return Result{}, fmt.Errorf("pull %s: %w", reference.FamiliarString(named), err)
 	}
-	res, err := register(ctx, store, named, img)
+	res, err := register(ctx, store, named, img, reporter(opts.Progress))
 	if err != nil {
 		return Result{}, fmt.Errorf("pull %s: %w", reference.FamiliarString(named), err)
 	}
@@ -100,7 +106,7 @@ func fetch(ctx context.Context, named reference.Named, opts Options) (v1.Image, 
 }
 
 // register stores img through the image store.
-func register(ctx context.Context, store *image.Service, named reference.Named, img v1.Image) (Result, error) {
+func register(ctx context.Context, store *image.Service, named reference.Named, img v1.Image, report reporter) (Result, error) {
 	manifest, err := img.Manifest()
 	if err != nil {
 		return Result{}, classify(fmt.Errorf("read manifest: %w", err))
@@ -120,46 +126,72 @@ func register(ctx context.Context, store *image.Service, named reference.Named, 
 		return Result{}, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf(
 			"config does not match its digest: manifest says %s, content hashes to %s", manifest.Config.Digest, configDigest))
 	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return Result{}, fmt.Errorf("parse config: %w", err)
+	}
+	if len(cfg.RootFS.DiffIDs) != len(manifest.Layers) {
+		return Result{}, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf(
+			"config lists %d layers, manifest %d", len(cfg.RootFS.DiffIDs), len(manifest.Layers)))
+	}
+	diffIDs := make([]digest.Digest, len(cfg.RootFS.DiffIDs))
+	for i, d := range cfg.RootFS.DiffIDs {
+		diffIDs[i] = digest.Digest(d.String())
+	}
 	layers, err := img.Layers()
 	if err != nil {
 		return Result{}, fmt.Errorf("list layers: %w", err)
 	}
+	// Register skips the layers the store has; say so up front, as Docker
+	// does, and which the others are.
+	stored := store.StoredLayers(ctx, diffIDs)
 	li := archive.LoadImage{ConfigDigest: configDigest, Config: config}
-	for _, l := range layers {
-		d, err := l.Digest()
-		if err != nil {
-			return Result{}, fmt.Errorf("layer digest: %w", err)
+	for i, l := range layers {
+		d := digest.Digest(manifest.Layers[i].Digest.String())
+		if i < stored {
+			report.step(d, AlreadyExists)
+		} else {
+			report.step(d, PullingFSLayer)
 		}
-		li.Layers = append(li.Layers, archive.LoadLayer{Open: opener(l, d), Digest: digest.Digest(d.String())})
+		li.Layers = append(li.Layers, archive.LoadLayer{Open: opener(l, manifest.Layers[i], report), Digest: d})
 	}
 	var tag string
+	key := configDigest.String() // what names the image in the store after the pull
 	if t, ok := named.(reference.NamedTagged); ok {
 		if _, pinned := named.(reference.Canonical); !pinned {
 			tag = reference.FamiliarString(t)
 			li.RepoTags = []string{tag}
+			key = tag
 		}
 	}
-	stored, err := store.Register(ctx, li)
+	prior, err := store.Resolve(ctx, key)
+	upToDate := err == nil && prior == configDigest
+	res, err := store.Register(ctx, li)
 	if err != nil {
 		return Result{}, classify(err)
 	}
-	return Result{ID: stored.ID, Digest: digest.Digest(mdigest.String()), Tag: tag, Layers: len(layers)}, nil
+	for _, l := range manifest.Layers[stored:] {
+		report.step(digest.Digest(l.Digest.String()), PullComplete)
+	}
+	return Result{ID: res.ID, Digest: digest.Digest(mdigest.String()), Tag: tag, Layers: len(layers), UpToDate: upToDate}, nil
 }
 
-// opener returns a LoadLayer.Open that streams layer l from the registry,
-// decompressed.
-func opener(l v1.Layer, d v1.Hash) func() (io.ReadCloser, error) {
+// opener returns a LoadLayer.Open that streams layer l (desc in the
+// manifest) from the registry, decompressed.
+func opener(l v1.Layer, desc v1.Descriptor, report reporter) func() (io.ReadCloser, error) {
+	d := digest.Digest(desc.Digest.String())
 	return func() (io.ReadCloser, error) {
-		blob, err := l.Compressed()
+		compressed, err := l.Compressed()
 		if err != nil {
 			return nil, classify(fmt.Errorf("fetch layer %s: %w", d, err))
 		}
+		blob := &countingReader{ReadCloser: compressed, report: report, layer: d, total: desc.Size}
 		plain, _, err := compression.Decompress(blob)
 		if err != nil {
 			blob.Close()
 			return nil, fmt.Errorf("decompress layer %s: %w", d, err)
 		}
-		return &verifiedLayer{plain: plain, blob: blob, digest: d}, nil
+		return &verifiedLayer{plain: plain, blob: blob, digest: d, report: report}, nil
 	}
 }
 
@@ -170,16 +202,24 @@ func opener(l v1.Layer, d v1.Hash) func() (io.ReadCloser, error) {
 type verifiedLayer struct {
 	plain  io.ReadCloser
 	blob   io.ReadCloser
-	digest v1.Hash
+	digest digest.Digest
+	report reporter
+	done   bool // the blob was read to its end and checked
 }
 
 func (v *verifiedLayer) Read(p []byte) (int, error) {
 	n, err := v.plain.Read(p)
-	if errors.Is(err, io.EOF) {
-		if _, derr := io.Copy(io.Discard, v.blob); derr != nil {
-			return n, fmt.Errorf("layer %s: %w", v.digest, derr)
+	switch {
+	case errors.Is(err, io.EOF):
+		if !v.done {
+			v.done = true
+			v.report.step(v.digest, VerifyingChecksum)
+			if _, derr := io.Copy(io.Discard, v.blob); derr != nil {
+				return n, fmt.Errorf("layer %s: %w", v.digest, derr)
+			}
+			v.report.step(v.digest, DownloadComplete)
 		}
-	} else if err != nil {
+	case err != nil:
 		err = fmt.Errorf("layer %s: %w", v.digest, err)
 	}
 	return n, err

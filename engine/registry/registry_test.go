@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -28,6 +29,7 @@ import (
 
 	"github.com/skiff-dev/skiff/engine"
 	"github.com/skiff-dev/skiff/engine/monitor"
+	skiffregistry "github.com/skiff-dev/skiff/engine/registry"
 	skiffruntime "github.com/skiff-dev/skiff/engine/runtime"
 	"github.com/skiff-dev/skiff/engine/testimage"
 )
@@ -68,6 +70,46 @@ func TestPullFromDistribution(t *testing.T) {
 		}
 		if out := runIn(t, e, repo+":v1", "busybox", "echo", "hi"); out != "hi\n" {
 			t.Fatalf("container printed %q, want %q", out, "hi\n")
+		}
+	})
+
+	t.Run("progress", func(t *testing.T) {
+		e := newEngine(t)
+		layers, err := img.Layers()
+		if err != nil {
+			t.Fatal(err)
+		}
+		blobDigest, _ := layers[0].Digest()
+		blobSize, _ := layers[0].Size()
+		pull := func() (engine.ImagePullResult, []string) {
+			var steps []string
+			res, err := e.ImagePull(ctx, repo+":v1", engine.ImagePullOptions{Progress: func(p skiffregistry.Progress) {
+				if p.Layer.String() != blobDigest.String() {
+					t.Errorf("progress of layer %s, want %s", p.Layer, blobDigest)
+				}
+				if p.Status == skiffregistry.Downloading {
+					if p.Total != blobSize || p.Current <= 0 || p.Current > p.Total {
+						t.Errorf("downloading %d of %d, want up to %d", p.Current, p.Total, blobSize)
+					}
+					if p.Current < p.Total {
+						return // the steps below keep the last only
+					}
+				}
+				steps = append(steps, p.Status)
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return res, steps
+		}
+		res, steps := pull()
+		want := []string{skiffregistry.PullingFSLayer, skiffregistry.Downloading, skiffregistry.VerifyingChecksum, skiffregistry.DownloadComplete, skiffregistry.PullComplete}
+		if !slices.Equal(steps, want) || res.UpToDate {
+			t.Fatalf("first pull: steps %q, up to date %v; want %q, not up to date", steps, res.UpToDate, want)
+		}
+		res, steps = pull()
+		if want := []string{skiffregistry.AlreadyExists}; !slices.Equal(steps, want) || !res.UpToDate {
+			t.Fatalf("second pull: steps %q, up to date %v; want %q, up to date", steps, res.UpToDate, want)
 		}
 	})
 
