@@ -1,28 +1,17 @@
 package registry_test
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
-	"fmt"
 	"io"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/containerd/errdefs"
-	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	containertypes "github.com/moby/moby/api/types/container"
 	"github.com/opencontainers/go-digest"
 	_ "modernc.org/sqlite"
@@ -30,6 +19,7 @@ import (
 	"github.com/skiff-dev/skiff/engine"
 	"github.com/skiff-dev/skiff/engine/monitor"
 	skiffregistry "github.com/skiff-dev/skiff/engine/registry"
+	"github.com/skiff-dev/skiff/engine/registry/registrytest"
 	skiffruntime "github.com/skiff-dev/skiff/engine/runtime"
 	"github.com/skiff-dev/skiff/engine/testimage"
 )
@@ -42,11 +32,11 @@ func TestMain(m *testing.M) {
 
 func TestPullFromDistribution(t *testing.T) {
 	ctx := context.Background()
-	reg := startRegistry(t)
+	reg := registrytest.Start(t)
 	rootfs := testimage.Rootfs(t)
-	img := busyboxImage(t, rootfs)
-	repo := reg.host + "/test/busybox"
-	manifestDigest := push(t, img, repo+":v1")
+	img := registrytest.Image(t, rootfs)
+	repo := reg.Host + "/test/busybox"
+	manifestDigest := registrytest.Push(t, img, repo+":v1")
 	configDigest, err := img.ConfigName()
 	if err != nil {
 		t.Fatal(err)
@@ -142,8 +132,8 @@ func TestPullFromDistribution(t *testing.T) {
 		// config's diff ID, so only the check of the blob's digest while it
 		// streams in can catch the swap. The image has a layer of its own
 		// (the rootfs and some padding) to leave test/busybox's blob alone.
-		other := busyboxImage(t, append(append([]byte(nil), rootfs...), make([]byte, 1024)...))
-		push(t, other, reg.host+"/test/tampered:v1")
+		other := registrytest.Image(t, append(append([]byte(nil), rootfs...), make([]byte, 1024)...))
+		registrytest.Push(t, other, reg.Host+"/test/tampered:v1")
 		layers, err := other.Layers()
 		if err != nil {
 			t.Fatal(err)
@@ -152,7 +142,7 @@ func TestPullFromDistribution(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		blob := filepath.Join(reg.storage, "docker/registry/v2/blobs/sha256", layerDigest.Hex[:2], layerDigest.Hex, "data")
+		blob := filepath.Join(reg.Storage, "docker/registry/v2/blobs/sha256", layerDigest.Hex[:2], layerDigest.Hex, "data")
 		orig, err := os.ReadFile(blob)
 		if err != nil {
 			t.Fatal(err)
@@ -162,118 +152,12 @@ func TestPullFromDistribution(t *testing.T) {
 		}
 
 		e := newEngine(t)
-		_, err = e.ImagePull(ctx, reg.host+"/test/tampered:v1", engine.ImagePullOptions{})
+		_, err = e.ImagePull(ctx, reg.Host+"/test/tampered:v1", engine.ImagePullOptions{})
 		if err == nil || !strings.Contains(err.Error(), layerDigest.String()) || !strings.Contains(err.Error(), "checksum") {
 			t.Fatalf("pull of a tampered layer: %v, want a checksum error naming %s", err, layerDigest)
 		}
 		assertNoImages(t, e)
 	})
-}
-
-// registry is a docker-registry (distribution) serving on loopback.
-type registry struct {
-	host    string // 127.0.0.1:PORT
-	storage string // its filesystem storage
-}
-
-// startRegistry runs Debian's docker-registry on a free loopback port, with
-// storage of the test's own, until the test ends.
-func startRegistry(t *testing.T) registry {
-	t.Helper()
-	if _, err := exec.LookPath("docker-registry"); err != nil {
-		t.Skip("docker-registry is not installed (scripts/test.sh installs it)")
-	}
-	dir := t.TempDir()
-	reg := registry{host: freeLoopbackAddr(t), storage: filepath.Join(dir, "storage")}
-	config := filepath.Join(dir, "config.yml")
-	if err := os.WriteFile(config, []byte(fmt.Sprintf(`version: 0.1
-log:
-  level: info
-storage:
-  filesystem:
-    rootdirectory: %s
-http:
-  addr: %s
-`, reg.storage, reg.host)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("docker-registry", "serve", config)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout = cmd.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	// The registry logs "listening on ADDR" once its socket is open.
-	lines := bufio.NewScanner(stderr)
-	var log strings.Builder
-	for lines.Scan() {
-		log.WriteString(lines.Text() + "\n")
-		if strings.Contains(lines.Text(), "listening on "+reg.host) {
-			go io.Copy(io.Discard, stderr)
-			return reg
-		}
-	}
-	t.Fatalf("docker-registry exited before listening:\n%s", log.String())
-	return reg
-}
-
-// freeLoopbackAddr returns a loopback address with a port nothing listens on.
-func freeLoopbackAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// busyboxImage makes a one-layer image of rootfs (an uncompressed tar).
-func busyboxImage(t *testing.T, rootfs []byte) v1.Image {
-	t.Helper()
-	base, err := mutate.ConfigFile(empty.Image, &v1.ConfigFile{
-		OS:           "linux",
-		Architecture: runtime.GOARCH,
-		Config:       v1.Config{Cmd: []string{"sh"}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(rootfs)), nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := mutate.AppendLayers(base, layer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
-}
-
-// push uploads img as ref and returns its manifest digest.
-func push(t *testing.T, img v1.Image, ref string) digest.Digest {
-	t.Helper()
-	r, err := name.ParseReference(ref, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(r, img); err != nil {
-		t.Fatal(err)
-	}
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return digest.Digest(d.String())
 }
 
 // regzip compresses the content of a gzip blob again, better, and pads it
