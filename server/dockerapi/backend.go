@@ -87,6 +87,7 @@ type ImageBackend interface {
 	ImageTag(ctx context.Context, source, target string) error
 	ImageDelete(ctx context.Context, ref string, force, prune bool) ([]engine.ImageDeleteRecord, error)
 	ImageImport(ctx context.Context, r io.Reader, opts engine.ImageImportOptions) (digest.Digest, error)
+	ImagePull(ctx context.Context, ref string, opts engine.ImagePullOptions) (engine.ImagePullResult, error)
 	ImageLoad(ctx context.Context, r io.Reader) ([]engine.ImageLoadResult, error)
 	ImageSave(ctx context.Context, w io.Writer, refs []string) error
 }

@@ -205,11 +205,11 @@ func (r *imageRoutes) remove(c echo.Context) error {
 	return WriteJSON(c, http.StatusOK, out)
 }
 
-// POST /images/create: fromSrc imports a root filesystem tarball (the body
-// when "-", else a URL); fromImage pulls, which arrives with the registry.
+// POST /images/create: fromImage pulls from a registry; fromSrc imports a
+// root filesystem tarball (the body when "-", else a URL).
 func (r *imageRoutes) create(c echo.Context) error {
 	if c.QueryParam("fromImage") != "" {
-		return notImplemented("pulling from a registry")(c)
+		return r.pull(c)
 	}
 	src := c.QueryParam("fromSrc")
 	if src == "" {
