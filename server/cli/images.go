@@ -21,6 +21,7 @@ func newImageCommand(cc *cliContext) *cobra.Command {
 	return newGroupCommand("image", "Manage images",
 		renamed(newImagesCommand(cc), "ls", "list"),
 		renamed(newImportCommand(cc), "import"),
+		renamed(newPullCommand(cc), "pull"),
 		renamed(newLoadCommand(cc), "load"),
 		renamed(newSaveCommand(cc), "save"),
 		renamed(newTagCommand(cc), "tag"),

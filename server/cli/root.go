@@ -156,6 +156,7 @@ func newRootCommand(cc *cliContext, extra ...*cobra.Command) *cobra.Command {
 		newImageCommand(cc),
 		newImagesCommand(cc),
 		newImportCommand(cc),
+		newPullCommand(cc),
 		newLoadCommand(cc),
 		newSaveCommand(cc),
 		newTagCommand(cc),

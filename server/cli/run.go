@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"syscall"
 
@@ -98,7 +99,7 @@ func createContainer(ctx context.Context, cc *cliContext, api *client.Client, op
 	if err != nil && errdefs.IsNotFound(err) {
 		if named := pullableReference(opts.image); named != nil {
 			fmt.Fprintf(cc.stderr, "Unable to find image '%s' locally\n", reference.FamiliarString(named))
-			if err := pullImage(ctx, cc, api, named); err != nil {
+			if err := pullImage(ctx, api, named, cc.stderr); err != nil {
 				return "", err
 			}
 			created, err = create()
@@ -127,15 +128,15 @@ func pullableReference(ref string) reference.Named {
 	return reference.TagNameOnly(named)
 }
 
-// pullImage pulls an image the way `run` does before retrying a create,
-// showing the daemon's progress on stderr.
-func pullImage(ctx context.Context, cc *cliContext, api *client.Client, named reference.Named) error {
+// pullImage pulls an image, printing the daemon's progress to out: stderr
+// when `run` pulls before retrying a create, stdout for `pull`.
+func pullImage(ctx context.Context, api *client.Client, named reference.Named, out io.Writer) error {
 	progress, err := api.ImagePull(ctx, named.String(), client.ImagePullOptions{RegistryAuth: anonymousRegistryAuth})
 	if err != nil {
 		return err
 	}
 	defer progress.Close()
-	return printJSONMessages(progress, cc.stderr)
+	return printJSONMessages(progress, out)
 }
 
 // anonymousRegistryAuth is the X-Registry-Auth of an anonymous pull: the
