@@ -198,12 +198,17 @@ func TestExecFlowControl(t *testing.T) {
 	for {
 		if received >= pauses*every && received < total-slack {
 			// Stop reading until the server has stopped too: its
-			// scrollback is full and the process waits.
-			drain(stalled)
-			select {
-			case <-stalled:
-			case <-time.After(hangGuard):
-				t.Fatalf("the output never stalled; %d bytes read", received)
+			// scrollback is full and the process waits. The ring may
+			// have filled (and said so) while we were still reading, so
+			// its state, not only a new signal, tells.
+			for deadline := time.Now().Add(hangGuard); env.routes.sessions.heldOf(t, session) < scrollbackSize; {
+				if time.Now().After(deadline) {
+					t.Fatalf("the output never stalled; %d bytes read", received)
+				}
+				select {
+				case <-stalled:
+				case <-time.After(10 * time.Millisecond):
+				}
 			}
 			pauses++
 			if held := env.routes.sessions.heldOf(t, session); held > scrollbackSize {
@@ -235,17 +240,6 @@ func TestExecFlowControl(t *testing.T) {
 	}
 	if pauses < 5 {
 		t.Errorf("the reader paused %d times, want at least 5", pauses)
-	}
-}
-
-// drain empties a signal channel.
-func drain(ch chan struct{}) {
-	for {
-		select {
-		case <-ch:
-		default:
-			return
-		}
 	}
 }
 
