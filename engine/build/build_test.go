@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/skiff-dev/skiff/engine"
+	"github.com/skiff-dev/skiff/engine/enginetest"
 )
 
 // The tutorial's Dockerfile style: FROM, MAINTAINER, ENV, RUN, ADD of a
@@ -72,7 +73,7 @@ $`
 	}
 	// The shell-form entrypoint runs through /bin/sh -c; ADD unpacked the
 	// tarball.
-	if out := runIn(t, e, "tutorial", "sh", "-c", "cat /opt/app/built.txt /opt/app/hello.txt; ls /opt"); out != "built\nhello\napp\n" {
+	if out := enginetest.Run(t, e, "tutorial", "sh", "-c", "cat /opt/app/built.txt /opt/app/hello.txt; ls /opt"); out != "built\nhello\napp\n" {
 		t.Errorf("image files: %q", out)
 	}
 	if list, _ := e.ContainerList(context.Background(), engine.ContainerListOptions{All: true}); len(list) != 0 {
@@ -132,7 +133,7 @@ func TestBuildCache(t *testing.T) {
 	if n := strings.Count(changed.output, " ---> Using cache\n"); n != 3 {
 		t.Errorf("after changing the tarball the cache was used %d times, want 3:\n%s", n, changed.output)
 	}
-	if out := runIn(t, e, changed.id.String(), "cat", "/opt/app/hello.txt"); out != "hello again\n" {
+	if out := enginetest.Run(t, e, changed.id.String(), "cat", "/opt/app/hello.txt"); out != "hello again\n" {
 		t.Errorf("rebuilt image has %q", out)
 	}
 
@@ -284,7 +285,7 @@ CMD ["sh"]
 	if cfg.Healthcheck == nil || cfg.Healthcheck.Interval != 5*time.Second {
 		t.Errorf("healthcheck %+v", cfg.Healthcheck)
 	}
-	out := runIn(t, e, "every", "sh", "-c", "cat greeting where shell notes.txt conf/app.conf; stat -c '%u:%g %n' conf conf/app.conf notes.txt")
+	out := enginetest.Run(t, e, "every", "sh", "-c", "cat greeting where shell notes.txt conf/app.conf; stat -c '%u:%g %n' conf conf/app.conf notes.txt")
 	want := "howdy 1 two-three\n/srv/app\nshell-ok\nnotes\nx=1\n1000:1000 conf\n1000:1000 conf/app.conf\n0:0 notes.txt\n"
 	if out != want {
 		t.Errorf("files of the image:\n%s\nwant:\n%s", out, want)
@@ -306,7 +307,7 @@ CMD ["sh"]
 	if !strings.Contains(child.output, "# Executing 1 build trigger\n") {
 		t.Errorf("child build output:\n%s", child.output)
 	}
-	if out := runIn(t, e, "child", "cat", "/tmp/triggered"); out != "triggered\n" {
+	if out := enginetest.Run(t, e, "child", "cat", "/tmp/triggered"); out != "triggered\n" {
 		t.Errorf("the trigger did not run: %q", out)
 	}
 	if got := config(t, e, "child").Config.Config.OnBuild; len(got) != 0 {
@@ -334,14 +335,14 @@ COPY --from=0 /out /out2
 `
 	files := map[string]file{"Dockerfile": {body: dockerfile}}
 	mustBuild(t, e, files, engine.BuildOptions{Tags: []string{"final"}, Remove: true})
-	if out := runIn(t, e, "final", "sh", "-c", "cat /usr/local/bin/app /out2/app; ls /junk /never 2>&1 | wc -l"); out != "compiled\ncompiled\n2\n" {
+	if out := enginetest.Run(t, e, "final", "sh", "-c", "cat /usr/local/bin/app /out2/app; ls /junk /never 2>&1 | wc -l"); out != "compiled\ncompiled\n2\n" {
 		t.Errorf("final image: %q", out)
 	}
 	res := mustBuild(t, e, files, engine.BuildOptions{Tags: []string{"first"}, Target: "builder", Remove: true})
 	if !strings.Contains(res.output, "Step 2/2 : RUN") {
 		t.Errorf("--target builder built more than its stage:\n%s", res.output)
 	}
-	if out := runIn(t, e, "first", "cat", "/junk"); out != "junk\n" {
+	if out := enginetest.Run(t, e, "first", "cat", "/junk"); out != "junk\n" {
 		t.Errorf("target image: %q", out)
 	}
 }
@@ -364,7 +365,7 @@ func TestContextSafety(t *testing.T) {
 			"secret.key":    {body: "k"},
 			"kept.txt":      {body: "kept"},
 		}, engine.BuildOptions{Tags: []string{"ignored"}, Remove: true})
-		if out := runIn(t, e, "ignored", "ls", "/ctx"); out != "Dockerfile\nkept.txt\n" && out != ".dockerignore\nDockerfile\nkept.txt\n" {
+		if out := enginetest.Run(t, e, "ignored", "ls", "/ctx"); out != "Dockerfile\nkept.txt\n" && out != ".dockerignore\nDockerfile\nkept.txt\n" {
 			t.Errorf("/ctx holds %q", out)
 		}
 	})
@@ -373,7 +374,7 @@ func TestContextSafety(t *testing.T) {
 			"Dockerfile": {body: "FROM busybox\nRUN ln -s /tmp/inside /escape\nCOPY f.txt /escape/f.txt\n"},
 			"f.txt":      {body: "f"},
 		}, engine.BuildOptions{Tags: []string{"escape"}, Remove: true})
-		if out := runIn(t, e, "escape", "cat", "/tmp/inside/f.txt"); out != "f" {
+		if out := enginetest.Run(t, e, "escape", "cat", "/tmp/inside/f.txt"); out != "f" {
 			t.Errorf("the copy did not land inside the image: %q", out)
 		}
 	})
@@ -389,7 +390,7 @@ func TestAddFromURLIsDownloadedNotUnpacked(t *testing.T) {
 	defer srv.Close()
 	mustBuild(t, e, map[string]file{"Dockerfile": {body: "FROM busybox\nADD " + srv.URL + "/files/pkg.tar.gz /dl/\n"}},
 		engine.BuildOptions{Tags: []string{"url"}, Remove: true})
-	out := runIn(t, e, "url", "stat", "-c", "%a %s %Y %n", "/dl/pkg.tar.gz")
+	out := enginetest.Run(t, e, "url", "stat", "-c", "%a %s %Y %n", "/dl/pkg.tar.gz")
 	if want := "600 " + itoa(len(archive)) + " 1136214245 /dl/pkg.tar.gz\n"; out != want {
 		t.Errorf("downloaded file: %q, want %q", out, want)
 	}

@@ -14,11 +14,11 @@ import (
 	"time"
 
 	"github.com/distribution/reference"
-	containertypes "github.com/moby/moby/api/types/container"
 	"github.com/opencontainers/go-digest"
 	_ "modernc.org/sqlite"
 
 	"github.com/skiff-dev/skiff/engine"
+	"github.com/skiff-dev/skiff/engine/enginetest"
 	"github.com/skiff-dev/skiff/engine/monitor"
 	"github.com/skiff-dev/skiff/engine/runtime"
 	"github.com/skiff-dev/skiff/engine/testimage"
@@ -30,26 +30,14 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// newEngine opens an engine on a data root of the test's own, with the
-// busybox test image as busybox:latest. Every container goes at the end,
-// even when the test failed half-way.
+// newEngine opens an engine of the test's own (enginetest.Open) with the
+// busybox test image as busybox:latest.
 func newEngine(t *testing.T) *engine.Engine {
 	t.Helper()
-	ctx := context.Background()
-	e, err := engine.Open(ctx, engine.Config{DataRoot: t.TempDir(), Migrations: os.DirFS("../../migrations"), SQLDriver: "sqlite"})
-	if err != nil {
+	e := enginetest.Open(t)
+	if _, err := e.ImageImport(context.Background(), bytes.NewReader(testimage.Rootfs(t)), engine.ImageImportOptions{Source: "-", Tag: mustTag(t, "busybox:latest")}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.ImageImport(ctx, bytes.NewReader(testimage.Rootfs(t)), engine.ImageImportOptions{Source: "-", Tag: mustTag(t, "busybox:latest")}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		list, _ := e.ContainerList(context.Background(), engine.ContainerListOptions{All: true})
-		for _, c := range list {
-			e.ContainerRemove(context.Background(), c.ID, engine.ContainerRemoveOptions{Force: true, Volumes: true})
-		}
-		e.Close()
-	})
 	return e
 }
 
@@ -154,35 +142,6 @@ func mustBuild(t *testing.T, e *engine.Engine, files map[string]file, opts engin
 		t.Fatalf("build failed: %v\n%s", res.err, res.output)
 	}
 	return res
-}
-
-// runIn runs cmd in a container of image and returns its output.
-func runIn(t *testing.T, e *engine.Engine, image string, cmd ...string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	c, _, err := e.ContainerCreate(ctx, engine.ContainerCreateOptions{
-		Config:     &containertypes.Config{Image: image, Cmd: cmd, Entrypoint: []string{""}},
-		HostConfig: &containertypes.HostConfig{},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.ContainerRemove(context.Background(), c.ID, engine.ContainerRemoveOptions{Force: true})
-	if err := e.ContainerStart(ctx, c.ID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.ContainerWait(ctx, c.ID, "not-running", func() {}); err != nil {
-		t.Fatal(err)
-	}
-	var out strings.Builder
-	if _, err := e.ContainerLogs(ctx, c.ID, engine.ContainerLogOptions{Tail: -1, Stdout: true, Stderr: true}, func(l engine.LogEntry) error {
-		out.Write(l.Line)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return out.String()
 }
 
 // config returns an image's runtime config.

@@ -12,11 +12,11 @@ import (
 	"testing"
 
 	"github.com/containerd/errdefs"
-	containertypes "github.com/moby/moby/api/types/container"
 	"github.com/opencontainers/go-digest"
 	_ "modernc.org/sqlite"
 
 	"github.com/skiff-dev/skiff/engine"
+	"github.com/skiff-dev/skiff/engine/enginetest"
 	"github.com/skiff-dev/skiff/engine/monitor"
 	skiffregistry "github.com/skiff-dev/skiff/engine/registry"
 	"github.com/skiff-dev/skiff/engine/registry/registrytest"
@@ -43,7 +43,7 @@ func TestPullFromDistribution(t *testing.T) {
 	}
 
 	t.Run("by tag", func(t *testing.T) {
-		e := newEngine(t)
+		e := enginetest.Open(t)
 		res, err := e.ImagePull(ctx, repo+":v1", engine.ImagePullOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -58,13 +58,13 @@ func TestPullFromDistribution(t *testing.T) {
 		if got.ID.String() != configDigest.String() {
 			t.Fatalf("tag %s:v1 names %s, want %s", repo, got.ID, configDigest)
 		}
-		if out := runIn(t, e, repo+":v1", "busybox", "echo", "hi"); out != "hi\n" {
+		if out := enginetest.Run(t, e, repo+":v1", "busybox", "echo", "hi"); out != "hi\n" {
 			t.Fatalf("container printed %q, want %q", out, "hi\n")
 		}
 	})
 
 	t.Run("progress", func(t *testing.T) {
-		e := newEngine(t)
+		e := enginetest.Open(t)
 		layers, err := img.Layers()
 		if err != nil {
 			t.Fatal(err)
@@ -104,7 +104,7 @@ func TestPullFromDistribution(t *testing.T) {
 	})
 
 	t.Run("by digest", func(t *testing.T) {
-		e := newEngine(t)
+		e := enginetest.Open(t)
 		res, err := e.ImagePull(ctx, repo+"@"+manifestDigest.String(), engine.ImagePullOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -118,7 +118,7 @@ func TestPullFromDistribution(t *testing.T) {
 	})
 
 	t.Run("unknown digest", func(t *testing.T) {
-		e := newEngine(t)
+		e := enginetest.Open(t)
 		unknown := digest.FromString("no such manifest")
 		_, err := e.ImagePull(ctx, repo+"@"+unknown.String(), engine.ImagePullOptions{})
 		if !errdefs.IsNotFound(err) || !strings.Contains(err.Error(), "MANIFEST_UNKNOWN") {
@@ -151,7 +151,7 @@ func TestPullFromDistribution(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		e := newEngine(t)
+		e := enginetest.Open(t)
 		_, err = e.ImagePull(ctx, reg.Host+"/test/tampered:v1", engine.ImagePullOptions{})
 		if err == nil || !strings.Contains(err.Error(), layerDigest.String()) || !strings.Contains(err.Error(), "checksum") {
 			t.Fatalf("pull of a tampered layer: %v, want a checksum error naming %s", err, layerDigest)
@@ -205,23 +205,6 @@ func emptyMember(extra []byte) []byte {
 	return buf.Bytes()
 }
 
-// newEngine opens an engine on an empty data root of the test's own.
-func newEngine(t *testing.T) *engine.Engine {
-	t.Helper()
-	e, err := engine.Open(context.Background(), engine.Config{DataRoot: t.TempDir(), Migrations: os.DirFS("../../migrations"), SQLDriver: "sqlite"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		list, _ := e.ContainerList(context.Background(), engine.ContainerListOptions{All: true})
-		for _, c := range list {
-			e.ContainerRemove(context.Background(), c.ID, engine.ContainerRemoveOptions{Force: true})
-		}
-		e.Close()
-	})
-	return e
-}
-
 // assertNoImages fails unless e stores no image.
 func assertNoImages(t *testing.T, e *engine.Engine) {
 	t.Helper()
@@ -232,32 +215,4 @@ func assertNoImages(t *testing.T, e *engine.Engine) {
 	if len(list) != 0 {
 		t.Fatalf("a failed pull left %d images: %+v", len(list), list)
 	}
-}
-
-// runIn runs cmd in a container of image and returns its output.
-func runIn(t *testing.T, e *engine.Engine, image string, cmd ...string) string {
-	t.Helper()
-	ctx := context.Background()
-	c, _, err := e.ContainerCreate(ctx, engine.ContainerCreateOptions{
-		Config:     &containertypes.Config{Image: image, Cmd: cmd},
-		HostConfig: &containertypes.HostConfig{},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.ContainerRemove(ctx, c.ID, engine.ContainerRemoveOptions{Force: true})
-	if err := e.ContainerStart(ctx, c.ID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.ContainerWait(ctx, c.ID, "not-running", func() {}); err != nil {
-		t.Fatal(err)
-	}
-	var out strings.Builder
-	if _, err := e.ContainerLogs(ctx, c.ID, engine.ContainerLogOptions{Tail: -1, Stdout: true, Stderr: true}, func(l engine.LogEntry) error {
-		out.Write(l.Line)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return out.String()
 }
