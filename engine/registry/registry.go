@@ -40,6 +40,28 @@ type Options struct {
 	// goroutine calling Pull. The first call comes once the manifest and
 	// config are in, so an unknown image fails before any.
 	Progress func(Progress)
+	// Credentials finds the account to use for a registry host
+	// ("host[:port]"; "docker.io" for Docker Hub). Nil, or false, pulls
+	// anonymously. An account is sent to its own host only (and to that
+	// host's token service on the same domain), never on a redirect or to
+	// a foreign layer's URL.
+	Credentials func(host string) (Credentials, bool)
+	// Mirrors are tried in order, before Docker Hub itself, for images of
+	// docker.io ("https://mirror.example.com").
+	Mirrors []string
+	// MaxConcurrentDownloads caps the layers fetched at once (Docker's
+	// --max-concurrent-downloads); 0 is Docker's default, 3.
+	MaxConcurrentDownloads int
+}
+
+// Credentials are a registry account, as `docker login` gives them: a
+// username and password, or an identity token from an OAuth flow, or a
+// bearer token for the registry itself.
+type Credentials struct {
+	Username      string
+	Password      string
+	IdentityToken string
+	RegistryToken string
 }
 
 // Result says what a pull stored.
