@@ -281,6 +281,49 @@ async function stopDaemon(d, exited) {
   }
 }
 
+/** The account of the registry startRegistry starts with auth: user e2e, its password in htpasswd's bcrypt. */
+export const registryAccount = {
+  username: 'e2e',
+  password: 'e2e-secret-pw',
+  htpasswd: 'e2e:$2y$05$rOrD6l2iDGrJbsQQszWBp.Tqh6dYE1bgIUUsKQQqhxc272A8XbqYu\n',
+};
+
+/**
+ * Debian's docker-registry (distribution) on a free loopback port, with
+ * storage in dir, as the Go tests' registrytest runs it; with auth, it asks
+ * for registryAccount (basic auth from an htpasswd file). Resolves with its
+ * host:port once it listens; it is killed at cleanup.
+ */
+export async function startRegistry(dir, { auth = false } = {}) {
+  const port = await freePort();
+  const host = `127.0.0.1:${port}`;
+  const root = fs.mkdtempSync(path.join(dir, 'registry-'));
+  let config = `version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: ${root}/storage\n  delete:\n    enabled: true\nhttp:\n  addr: ${host}\n`;
+  if (auth) {
+    fs.writeFileSync(path.join(root, 'htpasswd'), registryAccount.htpasswd);
+    config += `auth:\n  htpasswd:\n    realm: skiff-e2e\n    path: ${root}/htpasswd\n`;
+  }
+  fs.writeFileSync(path.join(root, 'config.yml'), config);
+  const proc = spawn('docker-registry', ['serve', path.join(root, 'config.yml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise((resolve) => proc.once('exit', resolve));
+  onCleanup(async () => {
+    proc.kill('SIGKILL');
+    await exited;
+  });
+  const log = [];
+  await new Promise((resolve, reject) => {
+    for (const stream of [proc.stdout, proc.stderr]) {
+      readline.createInterface({ input: stream }).on('line', (line) => {
+        log.push(line);
+        if (line.includes(`listening on ${host}`)) resolve();
+      });
+    }
+    proc.once('error', reject);
+    exited.then((code) => reject(new Error(`docker-registry exited (${code}) before listening:\n${log.join('\n')}`)));
+  });
+  return host;
+}
+
 /**
  * Debian's Chromium, headless, on a fresh profile in dir; one context, so
  * every page shares the login's cookies as tabs of one browser do.
