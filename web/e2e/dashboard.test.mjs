@@ -2,7 +2,10 @@
 // through the tutorial: log in with the token from the log, import busybox,
 // run a container with a terminal, attach, resize, detach, open a shell,
 // refuse to remove an image in use, build from an uploaded context, see the
-// lineage; a page of another origin that tries to open a terminal; create
+// lineage; push the built image to a registry on loopback, search it there
+// and pull it back, log in and out of a registry that asks for an account
+// (and log in from a push it refused); a page of another origin that tries
+// to open a terminal; create
 // a network, serve a page from a container on a published port and open
 // it through the dashboard's link, remove the network.
 //
@@ -15,8 +18,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  artifacts, buildSkiff, busyboxRootfs, cleanup, freePort, freeSubnet, launchBrowser, screenshot, servePage,
-  startDaemon, tempDir, terminalLine, terminalLines, waitFor,
+  artifacts, buildSkiff, busyboxRootfs, cleanup, freePort, freeSubnet, launchBrowser, registryAccount, screenshot, servePage,
+  startDaemon, startRegistry, tempDir, terminalLine, terminalLines, waitFor,
 } from './harness.mjs';
 
 describe('the dashboard in Chromium', { timeout: 10 * 60_000 }, () => {
@@ -302,6 +305,131 @@ describe('the dashboard in Chromium', { timeout: 10 * 60_000 }, () => {
     await own.locator('a.node.hl[aria-label^="e2e-built:v1 "]').waitFor();
     await own.locator('a.node.line[aria-label^="busybox:latest "]').waitFor();
     await screenshot(page, 'image-lineage');
+  });
+
+  // The registries of the next steps: Debian's docker-registry on loopback,
+  // one open to all and one asking for registryAccount.
+  const reg = { open: '', auth: '', pushed: '' };
+  // The layers of a pull or push dialog, as "id status" lines.
+  const layerLines = (dialog) => dialog.getByRole('list', { name: 'Layers' }).getByRole('listitem').allInnerTexts();
+
+  step('push the built image from its page to a registry, each layer Pushed', async () => {
+    [reg.open, reg.auth] = await Promise.all([startRegistry(dir), startRegistry(dir, { auth: true })]);
+    // latest: what a pull of a search result (a repository) fetches.
+    reg.pushed = `${reg.open}/e2e/built:latest`;
+    await page.goto(`${d.url}#/images/${encodeURIComponent('e2e-built:v1')}`);
+    await heading('e2e-built:v1').waitFor();
+    await page.getByRole('button', { name: 'Push', exact: true }).click();
+    const form = page.getByRole('dialog', { name: 'Push e2e-built:v1' });
+    await form.getByLabel(/^Push as/).fill(reg.pushed);
+    // The name is new: the dialog tags the image with it first, as the CLI would.
+    await form.getByText(`is tagged ${reg.pushed} first`).waitFor();
+    assert.equal(await form.locator('code').innerText(), `skiff tag e2e-built:v1 ${reg.pushed} && skiff push ${reg.pushed}`);
+    await form.getByRole('button', { name: 'Push', exact: true }).click();
+
+    const dialog = page.getByRole('dialog', { name: `Push ${reg.pushed}` });
+    await dialog.getByRole('status').filter({ hasText: 'Pushed' }).waitFor({ timeout: 60_000 })
+      .catch(async (e) => { throw new Error(`${e.message}\nthe dialog shows:\n${await dialog.innerText()}`); });
+    const layers = await layerLines(dialog);
+    assert.equal(layers.length, 3, `busybox's layer and the build's two: ${layers.join(' | ')}`);
+    for (const l of layers) assert.match(l, /^[0-9a-f]{12}\s+(Pushed|Layer already exists|Mounted from .*)\b/, l);
+    assert.ok(layers.some((l) => /\bPushed\b/.test(l)), `no layer pushed: ${layers.join(' | ')}`);
+    assert.match(await dialog.getByRole('log', { name: 'Push output' }).innerText(), /^latest: digest: sha256:[0-9a-f]{64} size: \d+$/m);
+    assert.equal(await dialog.getByRole('progressbar', { name: 'Overall push progress' }).getAttribute('aria-valuenow'), '100');
+    await screenshot(page, 'push-done');
+    await dialog.getByRole('button', { name: 'Done' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    // The registry has the tag; the image has its new name.
+    const tags = await (await fetch(`http://${reg.open}/v2/e2e/built/tags/list`)).json();
+    assert.deepEqual(tags.tags, ['latest']);
+    await page.locator('.head .badge', { hasText: reg.pushed }).waitFor();
+  });
+
+  step('search the registry from the Pull dialog and pull the image back, each layer complete', async () => {
+    // Without the image here, the pull fetches the layers busybox lacks.
+    await d.api(`/images/${encodeURIComponent(reg.pushed)}`, { method: 'DELETE' });
+    await d.api('/images/e2e-built:v1', { method: 'DELETE' });
+    await nav('Images').click();
+    await heading(/^Images/).waitFor();
+    await page.getByRole('button', { name: 'Pull', exact: true }).click();
+    const chooser = page.getByRole('dialog', { name: 'Pull an image' });
+    await chooser.getByRole('searchbox', { name: 'Search registries' }).fill(`${reg.open}/e2e`);
+    const result = chooser.getByRole('row').filter({ hasText: 'e2e/built' });
+    await result.waitFor();
+    assert.deepEqual(await chooser.locator('thead th').allInnerTexts(), ['Name', 'Description', 'Stars', 'Official', 'Pull']);
+    await screenshot(page, 'pull-search');
+    await result.getByRole('button', { name: /^Pull / }).click();
+
+    const ref = `${reg.open}/e2e/built`;
+    const dialog = page.getByRole('dialog', { name: `Pull ${ref}` });
+    await dialog.getByRole('status').filter({ hasText: 'Pull complete:' }).waitFor({ timeout: 60_000 })
+      .catch(async (e) => { throw new Error(`${e.message}\nthe dialog shows:\n${await dialog.innerText()}`); });
+    const layers = await layerLines(dialog);
+    assert.equal(layers.length, 3, layers.join(' | '));
+    assert.ok(layers.some((l) => /\bPull complete\b/.test(l)), `no layer fetched: ${layers.join(' | ')}`);
+    assert.match(await dialog.getByRole('log', { name: 'Pull output' }).innerText(), new RegExp(`^Status: Downloaded newer image for ${ref.replace(/\./g, '\\.')}:latest$`, 'm'));
+    await screenshot(page, 'pull-done', { readme: 'pull' });
+    await dialog.getByRole('button', { name: 'Done' }).click();
+    // The list follows the daemon's events: the pulled image appears.
+    await page.getByRole('row').filter({ has: page.getByRole('link', { name: ref, exact: true }) }).waitFor();
+
+    // An image the registry does not have: the registry's answer, plainly.
+    await page.getByRole('button', { name: 'Pull', exact: true }).click();
+    await chooser.getByLabel(/^Pull by name/).fill(`${reg.open}/e2e/nope:v1`);
+    await chooser.getByRole('button', { name: 'Pull', exact: true }).click();
+    const failed = page.getByRole('dialog', { name: `Pull ${reg.open}/e2e/nope:v1` });
+    assert.match(await failed.getByRole('alert').innerText(), /^Pull failed\. .*(not found|manifest unknown)/i);
+    await failed.getByRole('button', { name: 'Done' }).click();
+  });
+
+  step('log in to a registry on the Registries page, see it listed, log out', async () => {
+    await nav('Registries').click();
+    await heading('Registries').waitFor();
+    await page.getByText('No account stored').waitFor();
+    const form = page.getByRole('form', { name: 'Log in to a registry' });
+    await form.getByLabel(/^Server/).fill(reg.auth);
+    await form.getByLabel('Username').fill(registryAccount.username);
+    await form.getByLabel(/^Password/).fill('not-the-password');
+    await form.getByRole('button', { name: 'Log in' }).click();
+    assert.match(await form.getByRole('alert').innerText(), /^Login failed\. .*(unauthorized|denied|incorrect|invalid)/i);
+    assert.equal(await form.getByLabel(/^Password/).inputValue(), '', 'the form forgets the password');
+
+    await form.getByLabel(/^Password/).fill(registryAccount.password);
+    await form.getByRole('button', { name: 'Log in' }).click();
+    await form.getByRole('status').filter({ hasText: `Login Succeeded: ${registryAccount.username} on ${reg.auth}` }).waitFor();
+    const listed = page.getByRole('list', { name: 'Registries logged in' });
+    await listed.getByText(reg.auth, { exact: true }).waitFor();
+    assert.deepEqual((await d.json('/skiff/auth')).Servers, [reg.auth]);
+    // Nothing secret on the page, in the address bar or in what the daemon lists.
+    assert.ok(!(await page.content()).includes(registryAccount.password));
+    assert.ok(!page.url().includes(registryAccount.password));
+    assert.ok(!JSON.stringify(await d.json('/skiff/auth')).includes(registryAccount.password));
+    await screenshot(page, 'registries', { readme: 'registries' });
+
+    await listed.getByRole('button', { name: `Log out of ${reg.auth}` }).click();
+    await page.getByText('No account stored').waitFor();
+    assert.deepEqual((await d.json('/skiff/auth')).Servers ?? [], []);
+  });
+
+  step('a push the registry refuses for want of an account offers the login, then pushes', async () => {
+    await page.goto(`${d.url}#/images/${encodeURIComponent('busybox:latest')}`);
+    await heading('busybox:latest').waitFor();
+    await page.getByRole('button', { name: 'Push', exact: true }).click();
+    const target = `${reg.auth}/e2e/busybox:v1`;
+    await page.getByRole('dialog', { name: 'Push busybox:latest' }).getByLabel(/^Push as/).fill(target);
+    await page.getByRole('dialog', { name: 'Push busybox:latest' }).getByRole('button', { name: 'Push', exact: true }).click();
+    const dialog = page.getByRole('dialog', { name: `Push ${target}` });
+    assert.match(await dialog.getByRole('alert').first().innerText(), /^Push failed\. .*(unauthorized|authentication required|denied)/i);
+    const login = dialog.getByRole('region', { name: `Log in to ${reg.auth}` });
+    await login.getByLabel('Username').fill(registryAccount.username);
+    await login.getByLabel(/^Password/).fill(registryAccount.password);
+    await screenshot(page, 'push-login');
+    await login.getByRole('button', { name: 'Log in' }).click();
+    // Logged in, the push starts again by itself.
+    await dialog.getByRole('status').filter({ hasText: 'Pushed' }).waitFor({ timeout: 60_000 });
+    assert.match((await layerLines(dialog)).join('\n'), /\bPushed\b/);
+    await dialog.getByRole('button', { name: 'Done' }).click();
+    assert.deepEqual((await d.json('/skiff/auth')).Servers, [reg.auth]);
   });
 
   step('a page of another origin cannot open a terminal websocket, even with the session cookie', async () => {

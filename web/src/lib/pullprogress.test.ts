@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hasRegistryHost, needsLogin, phaseOf, Progress, registryHost } from './pullprogress';
+import { hasRegistryHost, needsLogin, phaseOf, Progress, registryHost, searchResultRef } from './pullprogress';
 
 const step = (id: string, status: string, current = 0, total = 0) => ({ status, id, progressDetail: { current, total } });
 
@@ -96,4 +96,11 @@ it('reads the registry host of a reference as Docker does', () => {
     expect(registryHost(ref), ref).toBe(host);
     expect(hasRegistryHost(ref), ref).toBe(named);
   }
+});
+
+it('pulls a search result from the registry searched', () => {
+  expect(searchResultRef('busybox', 'busybox')).toBe('busybox');
+  expect(searchResultRef('busybox', 'library/busybox')).toBe('library/busybox');
+  expect(searchResultRef('127.0.0.1:5000/team', 'team/app')).toBe('127.0.0.1:5000/team/app');
+  expect(searchResultRef('127.0.0.1:5000/team', '127.0.0.1:5000/team/app')).toBe('127.0.0.1:5000/team/app');
 });

@@ -183,3 +183,14 @@ export function hasRegistryHost(ref: string): boolean {
   const first = ref.slice(0, slash);
   return first.includes('.') || first.includes(':') || first === 'localhost';
 }
+
+/**
+ * The reference to pull for a search result: a registry's catalog may
+ * answer with repository paths alone ("team/app"), which belong to the
+ * registry the search named ("127.0.0.1:5000/team" searched), not to
+ * Docker Hub.
+ */
+export function searchResultRef(term: string, name: string): string {
+  if (hasRegistryHost(name) || !hasRegistryHost(term)) return name;
+  return `${registryHost(term)}/${name}`;
+}
