@@ -133,7 +133,7 @@ func searchIndex(ctx context.Context, term string, limit int, opts SearchOptions
 	client := &http.Client{Transport: httpsOnly{next: searchTransport(opts.Transport), insecure: insecureHosts(opts.Insecure)}}
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", errdefs.ErrUnavailable, err)
+		return nil, classed{err, errdefs.ErrUnavailable}
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -206,19 +206,29 @@ func searchCatalog(ctx context.Context, host, term string, limit, pageSize int, 
 func catalogError(host string, err error) error {
 	err = fmt.Errorf("search %s: %w", host, err)
 	var terr *transport.Error
-	if errors.As(err, &terr) {
-		switch terr.StatusCode {
-		case http.StatusUnauthorized:
-			return fmt.Errorf("%w: %w", errdefs.ErrUnauthenticated, err)
-		case http.StatusForbidden:
-			return fmt.Errorf("%w: %w", errdefs.ErrPermissionDenied, err)
-		case http.StatusNotFound:
-			return fmt.Errorf("%w: %w", errdefs.ErrNotFound, err)
-		}
-		return err
+	if !errors.As(err, &terr) {
+		return classed{err, errdefs.ErrUnavailable}
 	}
-	return fmt.Errorf("%w: %w", errdefs.ErrUnavailable, err)
+	switch terr.StatusCode {
+	case http.StatusUnauthorized:
+		return classed{err, errdefs.ErrUnauthenticated}
+	case http.StatusForbidden:
+		return classed{err, errdefs.ErrPermissionDenied}
+	case http.StatusNotFound:
+		return classed{err, errdefs.ErrNotFound}
+	}
+	return err
 }
+
+// classed gives an error an errdefs class, for the API's status code,
+// without the class's name in its message.
+type classed struct {
+	error
+	class error
+}
+
+func (c classed) Unwrap() error        { return c.error }
+func (c classed) Is(target error) bool { return errors.Is(c.class, target) }
 
 func searchCredentials(find func(string) (Credentials, bool), host string) (Credentials, bool) {
 	if find == nil {
