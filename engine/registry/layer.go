@@ -118,6 +118,11 @@ func (r *layerReader) Read(p []byte) (int, error) {
 			}
 		}
 	case err != nil:
+		// A blob that does not unpack may be a blob tampered with: then
+		// the digest check, at the download's end, says so better.
+		if _, derr := io.Copy(io.Discard, r.extracted); derr != nil {
+			err = derr
+		}
 		err = fmt.Errorf("layer %s: %w", r.digest, err)
 	}
 	return n, err

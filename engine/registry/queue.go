@@ -47,7 +47,9 @@ func (q *downloadQueue) acquire(ctx context.Context, layer int, queued func()) e
 			q.mu.Unlock()
 			return nil
 		}
-		if queued != nil {
+		// Waiting for the layers before it to start is no queueing: say
+		// Waiting only when the slots are taken, or will be by those.
+		if ahead := slices.Index(q.tickets, layer); queued != nil && q.active+max(ahead, 0) >= q.limit {
 			queued()
 			queued = nil
 		}
