@@ -19,13 +19,12 @@ import (
 // gate holds the registry's blob answers until release says so, and counts
 // the blob GETs being answered at once.
 type gate struct {
-	mu              sync.Mutex
-	inFlight, most  int
-	arrived         int
-	changed         chan struct{}
-	release         func(inFlight, arrived int) bool
-	configGets      int
-	configsExpected int
+	mu             sync.Mutex
+	inFlight, most int
+	arrived        int
+	changed        chan struct{}
+	release        func(inFlight, arrived int) bool
+	configGets     int
 }
 
 func newGate(release func(inFlight, arrived int) bool) *gate {
