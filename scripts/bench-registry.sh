@@ -27,8 +27,8 @@ command -v docker-registry >/dev/null || { echo "docker-registry is not installe
 
 work=$(mktemp -d)
 cleanup() {
-	[ -n "${daemon:-}" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
-	[ -n "${registry:-}" ] && kill "$registry" 2>/dev/null && wait "$registry" 2>/dev/null
+	if [ -n "${daemon:-}" ]; then kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null || true; fi
+	if [ -n "${registry:-}" ]; then kill "$registry" 2>/dev/null && wait "$registry" 2>/dev/null || true; fi
 	if [ -n "${have_podman:-}" ]; then podman rmi -f "$image" >/dev/null 2>&1 || true; fi
 	if [ -n "${have_docker:-}" ]; then docker rmi -f "$image" >/dev/null 2>&1 || true; fi
 	rm -rf "$work"
@@ -75,6 +75,7 @@ if skiff push --help 2>/dev/null | grep -q "Usage:.*push"; then
 	echo "skiff push: $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 	skiff rmi "$image" >/dev/null
 elif command -v podman >/dev/null && podman info >/dev/null 2>&1; then
+	have_podman=1
 	podman import -q "$work/layer.tar" "$image" >/dev/null
 	podman push -q --tls-verify=false "$image"
 	podman rmi -f "$image" >/dev/null
