@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
@@ -11,11 +14,14 @@ import (
 
 	units "github.com/docker/go-units"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 
 	"github.com/skiff-dev/skiff/engine"
 	"github.com/skiff-dev/skiff/engine/network"
+	"github.com/skiff-dev/skiff/engine/registry"
 	"github.com/skiff-dev/skiff/server"
+	"github.com/skiff-dev/skiff/server/daemonconfig"
 )
 
 // daemonConfig are the flags of skiff serve.
@@ -32,6 +38,12 @@ type daemonConfig struct {
 	maxUpload string
 	// bridge and bridgeSubnet are the default network's device and subnet.
 	bridge, bridgeSubnet string
+	// configFile is the daemon.json read onto these flags.
+	configFile string
+	// The registry settings (see registry.Config).
+	insecureRegistries, registryMirrors []string
+	maxDownloads, maxUploads            int
+	registryIndexURL                    string
 }
 
 func newServeCommand() *cobra.Command {
@@ -41,6 +53,9 @@ func newServeCommand() *cobra.Command {
 		Short: "Run the skiff daemon: the engine, its API and the dashboard",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := loadConfigFile(cmd.Flags(), cfg.configFile); err != nil {
+				return err
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			return runDaemon(ctx, cfg, newLogger(cfg.debug), nil)
@@ -57,7 +72,40 @@ func newServeCommand() *cobra.Command {
 	f.StringVar(&cfg.maxUpload, "max-upload", "2g", "largest request body accepted over TCP: build contexts, image tarballs, imports (e.g. 500m, 2g)")
 	f.StringVar(&cfg.bridge, "bridge", network.DefaultBridge, "bridge device of the default network (created if missing)")
 	f.StringVar(&cfg.bridgeSubnet, "bridge-subnet", "", "IPv4 subnet of the default network, e.g. 172.17.0.0/16 (default: the first of 172.17-31.0.0/16, 192.168.x.0/20 that no route of the host overlaps)")
+	f.StringVar(&cfg.configFile, "config", daemonconfig.DefaultPath, "daemon configuration file, a daemon.json like Docker's (the default is read only if it exists)")
+	f.StringArrayVar(&cfg.insecureRegistries, "insecure-registry", nil, "registry reached over plain HTTP besides loopback ones: host, host:port or CIDR (repeatable)")
+	f.StringArrayVar(&cfg.registryMirrors, "registry-mirror", nil, "mirror of Docker Hub tried before it, an http(s) URL (repeatable)")
+	f.IntVar(&cfg.maxDownloads, "max-concurrent-downloads", 3, "layers downloaded at once by a pull")
+	f.IntVar(&cfg.maxUploads, "max-concurrent-uploads", 5, "layers uploaded at once by a push")
+	// The index is Docker Hub's unless tests or an air-gapped site serve
+	// its search API (/v1/search) themselves.
+	f.StringVar(&cfg.registryIndexURL, "registry-index-url", registry.DefaultIndexURL, "Docker Hub search index, for tests and air-gapped mirrors of it")
+	f.MarkHidden("registry-index-url")
 	return cmd
+}
+
+// loadConfigFile reads the daemon.json at path onto flags: one given with
+// --config must exist, the default one is read only if it does.
+func loadConfigFile(flags *pflag.FlagSet, path string) error {
+	if !flags.Changed("config") {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+	}
+	return daemonconfig.Load(path, flags)
+}
+
+// registryConfig validates the registry flags into the engine's settings.
+func registryConfig(cfg daemonConfig) (registry.Config, error) {
+	rc, err := daemonconfig.Registry(cfg.insecureRegistries, cfg.registryMirrors, cfg.maxDownloads, cfg.maxUploads)
+	if err != nil {
+		return rc, err
+	}
+	if u, err := url.Parse(cfg.registryIndexURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return rc, fmt.Errorf("--registry-index-url %q: not an http(s) URL", cfg.registryIndexURL)
+	}
+	rc.IndexURL = cfg.registryIndexURL
+	return rc, nil
 }
 
 func newLogger(debug bool) *slog.Logger {
@@ -80,6 +128,10 @@ func runDaemon(ctx context.Context, cfg daemonConfig, log *slog.Logger, ready ch
 	if err != nil {
 		return err
 	}
+	regConfig, err := registryConfig(cfg)
+	if err != nil {
+		return err
+	}
 	eng, err := engine.Open(ctx, engine.Config{
 		DataRoot:          cfg.dataRoot,
 		Migrations:        migrationsFS(),
@@ -88,6 +140,7 @@ func runDaemon(ctx context.Context, cfg daemonConfig, log *slog.Logger, ready ch
 		BuildContextLimit: contextLimit,
 		Bridge:            cfg.bridge,
 		BridgeSubnet:      cfg.bridgeSubnet,
+		Registry:          regConfig,
 	})
 	if err != nil {
 		return err

@@ -37,6 +37,7 @@ import (
 	"github.com/skiff-dev/skiff/engine/image"
 	"github.com/skiff-dev/skiff/engine/layer"
 	"github.com/skiff-dev/skiff/engine/network"
+	"github.com/skiff-dev/skiff/engine/registry"
 	"github.com/skiff-dev/skiff/engine/store"
 )
 
@@ -57,6 +58,9 @@ type Config struct {
 	// BridgeSubnet is its subnet in CIDR notation, chosen to overlap no
 	// route of the host when empty.
 	Bridge, BridgeSubnet string
+	// Registry is the daemon's registry settings: insecure registries,
+	// mirrors, transfer caps (see registry.Config).
+	Registry registry.Config
 }
 
 // Engine is an open data root and the services over it.
@@ -76,6 +80,7 @@ type Engine struct {
 	log        *slog.Logger
 	id         string
 	started    time.Time
+	registry   registry.Config
 }
 
 // Open takes the data root for this process (refusing one that another
@@ -97,7 +102,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{root: root, lock: lock, log: log, started: time.Now()}
+	e := &Engine{root: root, lock: lock, log: log, started: time.Now(), registry: cfg.Registry}
 	if err := e.open(ctx, cfg); err != nil {
 		e.Close()
 		return nil, err

@@ -75,3 +75,16 @@ func Run(t testing.TB, e *engine.Engine, image string, cmd ...string) string {
 	}
 	return out.String()
 }
+
+// OpenRoot is Open, also returning the engine's data root, for tests that
+// look at the files the engine keeps.
+func OpenRoot(t testing.TB) (*engine.Engine, string) {
+	t.Helper()
+	root := t.TempDir()
+	e, err := engine.Open(context.Background(), engine.Config{DataRoot: root, Migrations: os.DirFS(migrations(t)), SQLDriver: "sqlite"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e, root
+}

@@ -2,13 +2,11 @@ package image
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 
 	"github.com/containerd/errdefs"
 	"github.com/distribution/reference"
-	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/opencontainers/go-digest"
 
 	"github.com/skiff-dev/skiff/engine/archive"
@@ -148,59 +146,6 @@ func (s *Service) Load(ctx context.Context, r io.Reader) ([]LoadResult, error) {
 		results = append(results, res)
 	}
 	return results, nil
-}
-
-// Register stores one image from its config and layer streams, as found in
-// an archive or fetched from a registry, and tags it with li.RepoTags. The
-// config is stored as it is, so the image ID is its digest. Layers already
-// stored are not opened; every layer opened is checked against the config's
-// diff ID. On error nothing of the image stays registered.
-func (s *Service) Register(ctx context.Context, li archive.LoadImage) (LoadResult, error) {
-	var cfg dockerspec.DockerOCIImage
-	if err := json.Unmarshal(li.Config, &cfg); err != nil {
-		return LoadResult{}, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid image config: %v", err))
-	}
-	if len(cfg.RootFS.DiffIDs) != len(li.Layers) {
-		return LoadResult{}, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf(
-			"config lists %d layers, archive has %d", len(cfg.RootFS.DiffIDs), len(li.Layers)))
-	}
-	var tags []reference.NamedTagged
-	for _, t := range li.RepoTags {
-		tag, err := ParseTag(t)
-		if err != nil {
-			return LoadResult{}, err
-		}
-		tags = append(tags, tag)
-	}
-	img := newImage{config: li.Config, layers: make([]*newLayer, len(li.Layers)), tags: tags}
-	var chainID digest.Digest
-	for i, diffID := range cfg.RootFS.DiffIDs {
-		chainID = layer.ChainID(chainID, diffID)
-		if s.hasLayer(ctx, chainID) {
-			continue // already stored: not read again
-		}
-		l, err := s.readArchiveLayer(ctx, li.Layers[i], diffID)
-		if err != nil {
-			discardAll(img.layers)
-			return LoadResult{}, fmt.Errorf("layer %d: %w", i+1, err)
-		}
-		img.layers[i] = l
-	}
-	if li.Parent != "" && s.isAncestor(ctx, li.Parent, cfg.RootFS.DiffIDs) {
-		img.parent = li.Parent
-	}
-	id, moved, err := s.commit(ctx, img) // commit takes over the layers
-	if err != nil {
-		return LoadResult{}, err
-	}
-	res := LoadResult{ID: id, Moved: map[string]digest.Digest{}}
-	for _, t := range tags {
-		res.Tags = append(res.Tags, reference.FamiliarString(t))
-	}
-	for _, m := range moved {
-		res.Moved[m.tag] = m.previous
-	}
-	return res, nil
 }
 
 func (s *Service) readArchiveLayer(ctx context.Context, al archive.LoadLayer, diffID digest.Digest) (*newLayer, error) {

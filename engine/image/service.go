@@ -50,6 +50,8 @@ type Service struct {
 	// blobs, layers and image rows, and deleting them. The slow work (reading,
 	// hashing, unpacking) happens outside it.
 	mu sync.Mutex
+	// reading holds the layers being read by a Register.
+	reading inflight
 }
 
 // Config is what New needs.
@@ -262,3 +264,7 @@ func (s *Service) ReleaseLayers(ctx context.Context, top digest.Digest) error {
 	s.removeUnreferenced(ctx, blobs, chains)
 	return nil
 }
+
+// TempDir is a directory on the data root's filesystem for the image
+// service's callers' temporary files (a pull's downloading blobs).
+func (s *Service) TempDir() string { return s.tmpDir }

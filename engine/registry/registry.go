@@ -7,22 +7,17 @@ package registry
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"runtime"
 
 	"github.com/containerd/errdefs"
 	"github.com/distribution/reference"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/opencontainers/go-digest"
 
 	"github.com/skiff-dev/skiff/engine/archive"
-	"github.com/skiff-dev/skiff/engine/compression"
 	"github.com/skiff-dev/skiff/engine/image"
 )
 
@@ -36,9 +31,10 @@ type Options struct {
 	Platform *v1.Platform
 	// Transport carries the requests; http.DefaultTransport when nil.
 	Transport http.RoundTripper
-	// Progress, when set, is told each step of each layer's pull, from the
-	// goroutine calling Pull. The first call comes once the manifest and
-	// config are in, so an unknown image fails before any.
+	// Progress, when set, is told each step of each layer's pull, one call
+	// at a time though layers download in parallel. The first call comes
+	// once the manifest and config are in, so an unknown image fails before
+	// any.
 	Progress func(Progress)
 	// Credentials finds the account to use for a registry host
 	// ("host[:port]"; "docker.io" for Docker Hub). Nil, or false, pulls
@@ -76,24 +72,32 @@ type Result struct {
 
 // Pull fetches the image ref names (a familiar reference such as "busybox",
 // "host:port/repo:tag" or "repo@sha256:...") for the platform and stores it,
-// tagging ref when it names a tag. Every blob is checked against its digest
-// as it streams in, and every layer, uncompressed, against the config's diff
-// ID; a pull that fails leaves nothing of the image registered.
+// tagging ref when it names a tag. Layers download in parallel (up to
+// MaxConcurrentDownloads) and each unpacks as it downloads. Every blob is
+// checked against its digest as it streams in, and every layer,
+// uncompressed, against the config's diff ID; a pull that fails leaves
+// nothing of the image registered.
 func Pull(ctx context.Context, store *image.Service, ref string, opts Options) (Result, error) {
 	named, err := reference.ParseNormalizedNamed(ref)
 	if err != nil {
 		return Result{}, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid reference %q: %v", ref, err))
 	}
 	named = reference.TagNameOnly(named)
-	img, err := fetch(ctx, named, opts)
-	if err != nil {
-		return Result{}, fmt.Errorf("pull %s: %w", reference.FamiliarString(named), err)
+	platform := hostPlatform()
+	if opts.Platform != nil {
+		platform = *opts.Platform
 	}
-	res, err := register(ctx, store, named, img, reporter(opts.Progress))
-	if err != nil {
-		return Result{}, fmt.Errorf("pull %s: %w", reference.FamiliarString(named), err)
+	img, err := fetchImage(ctx, named, opts)
+	if err == nil {
+		var res Result
+		if res, err = register(ctx, store, named, img, opts); err == nil {
+			return res, nil
+		}
 	}
-	return res, nil
+	if derr := dockerError(err, named, platform); derr != err {
+		return Result{}, derr
+	}
+	return Result{}, fmt.Errorf("pull %s: %w", reference.FamiliarString(named), err)
 }
 
 // fetch resolves named to the image for the platform; only its manifest is
@@ -109,7 +113,7 @@ func fetch(ctx context.Context, named reference.Named, opts Options) (v1.Image, 
 	if err != nil {
 		return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid reference: %v", err))
 	}
-	platform := v1.Platform{OS: "linux", Architecture: runtime.GOARCH}
+	platform := hostPlatform()
 	if opts.Platform != nil {
 		platform = *opts.Platform
 	}
@@ -120,26 +124,31 @@ func fetch(ctx context.Context, named reference.Named, opts Options) (v1.Image, 
 	img, err := remote.Image(gref,
 		remote.WithContext(ctx),
 		remote.WithPlatform(platform),
-		remote.WithTransport(httpsOnly{next: next, insecure: allowed}))
+		remote.WithTransport(capManifests{next: httpsOnly{next: next, insecure: allowed}}))
 	if err != nil {
-		return nil, classify(fmt.Errorf("fetch manifest: %w", err))
+		return nil, fmt.Errorf("fetch manifest: %w", err)
 	}
 	return img, nil
 }
 
 // register stores img through the image store.
-func register(ctx context.Context, store *image.Service, named reference.Named, img v1.Image, report reporter) (Result, error) {
+func register(ctx context.Context, store *image.Service, named reference.Named, img v1.Image, opts Options) (Result, error) {
 	manifest, err := img.Manifest()
 	if err != nil {
-		return Result{}, classify(fmt.Errorf("read manifest: %w", err))
+		return Result{}, fmt.Errorf("read manifest: %w", err)
 	}
 	mdigest, err := img.Digest()
 	if err != nil {
 		return Result{}, fmt.Errorf("manifest digest: %w", err)
 	}
+	// The library checks this too; a pull by digest must get that image.
+	if c, ok := named.(reference.Canonical); ok && c.Digest().String() != mdigest.String() {
+		return Result{}, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf(
+			"manifest does not match its digest: pulled %s, content hashes to %s", c.Digest(), mdigest))
+	}
 	config, err := img.RawConfigFile()
 	if err != nil {
-		return Result{}, classify(fmt.Errorf("fetch config: %w", err))
+		return Result{}, fmt.Errorf("fetch config %s: %w", manifest.Config.Digest, err)
 	}
 	// The config is the image ID: check it here rather than trust the
 	// library's reader to have done so.
@@ -148,34 +157,21 @@ func register(ctx context.Context, store *image.Service, named reference.Named, 
 		return Result{}, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf(
 			"config does not match its digest: manifest says %s, content hashes to %s", manifest.Config.Digest, configDigest))
 	}
-	cfg, err := img.ConfigFile()
-	if err != nil {
-		return Result{}, fmt.Errorf("parse config: %w", err)
-	}
-	if len(cfg.RootFS.DiffIDs) != len(manifest.Layers) {
-		return Result{}, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf(
-			"config lists %d layers, manifest %d", len(cfg.RootFS.DiffIDs), len(manifest.Layers)))
-	}
-	diffIDs := make([]digest.Digest, len(cfg.RootFS.DiffIDs))
-	for i, d := range cfg.RootFS.DiffIDs {
-		diffIDs[i] = digest.Digest(d.String())
-	}
 	layers, err := img.Layers()
 	if err != nil {
 		return Result{}, fmt.Errorf("list layers: %w", err)
 	}
-	// Register skips the layers the store has; say so up front, as Docker
-	// does, and which the others are.
-	stored := store.StoredLayers(ctx, diffIDs)
+	if len(layers) != len(manifest.Layers) {
+		return Result{}, fmt.Errorf("manifest lists %d layers, image %d", len(manifest.Layers), len(layers))
+	}
+	report := newReporter(opts.Progress)
+	queue := newDownloadQueue(opts.MaxConcurrentDownloads)
 	li := archive.LoadImage{ConfigDigest: configDigest, Config: config}
+	blobs := make([]digest.Digest, len(layers))
 	for i, l := range layers {
-		d := digest.Digest(manifest.Layers[i].Digest.String())
-		if i < stored {
-			report.step(d, AlreadyExists)
-		} else {
-			report.step(d, PullingFSLayer)
-		}
-		li.Layers = append(li.Layers, archive.LoadLayer{Open: opener(l, manifest.Layers[i], report), Digest: d})
+		blobs[i] = digest.Digest(manifest.Layers[i].Digest.String())
+		p := layerPull{ctx: ctx, index: i, layer: l, desc: manifest.Layers[i], report: report, queue: queue, tmpDir: store.TempDir()}
+		li.Layers = append(li.Layers, archive.LoadLayer{Open: p.open, Digest: blobs[i]})
 	}
 	var tag string
 	key := configDigest.String() // what names the image in the store after the pull
@@ -188,75 +184,27 @@ func register(ctx context.Context, store *image.Service, named reference.Named, 
 	}
 	prior, err := store.Resolve(ctx, key)
 	upToDate := err == nil && prior == configDigest
-	res, err := store.Register(ctx, li)
-	if err != nil {
-		return Result{}, classify(err)
+	var fetched []int
+	plan := func(i int, plan image.LayerPlan) {
+		switch plan {
+		case image.LayerStored:
+			report.step(blobs[i], AlreadyExists)
+		case image.LayerRead:
+			queue.expect(i)
+			report.step(blobs[i], PullingFSLayer)
+			fetched = append(fetched, i)
+		case image.LayerWait: // another pull fetches it
+			report.step(blobs[i], PullingFSLayer)
+			report.step(blobs[i], Waiting)
+			fetched = append(fetched, i)
+		}
 	}
-	for _, l := range manifest.Layers[stored:] {
-		report.step(digest.Digest(l.Digest.String()), PullComplete)
+	res, err := store.RegisterWith(ctx, li, image.RegisterOptions{Parallel: true, Plan: plan})
+	if err != nil {
+		return Result{}, err
+	}
+	for _, i := range fetched {
+		report.step(blobs[i], PullComplete)
 	}
 	return Result{ID: res.ID, Digest: digest.Digest(mdigest.String()), Tag: tag, Layers: len(layers), UpToDate: upToDate}, nil
-}
-
-// opener returns a LoadLayer.Open that streams layer l (desc in the
-// manifest) from the registry, decompressed.
-func opener(l v1.Layer, desc v1.Descriptor, report reporter) func() (io.ReadCloser, error) {
-	d := digest.Digest(desc.Digest.String())
-	return func() (io.ReadCloser, error) {
-		compressed, err := l.Compressed()
-		if err != nil {
-			return nil, classify(fmt.Errorf("fetch layer %s: %w", d, err))
-		}
-		blob := &countingReader{ReadCloser: compressed, report: report, layer: d, total: desc.Size}
-		plain, _, err := compression.Decompress(blob)
-		if err != nil {
-			blob.Close()
-			return nil, fmt.Errorf("decompress layer %s: %w", d, err)
-		}
-		return &verifiedLayer{plain: plain, blob: blob, digest: d, report: report}, nil
-	}
-}
-
-// verifiedLayer reads a decompressed layer. At the end of the decompressed
-// stream it reads what is left of the blob, since the blob's digest is
-// checked only when its reader reaches the end, and a decompressor may stop
-// short of it (trailing bytes, a padded last frame).
-type verifiedLayer struct {
-	plain  io.ReadCloser
-	blob   io.ReadCloser
-	digest digest.Digest
-	report reporter
-	done   bool // the blob was read to its end and checked
-}
-
-func (v *verifiedLayer) Read(p []byte) (int, error) {
-	n, err := v.plain.Read(p)
-	switch {
-	case errors.Is(err, io.EOF):
-		if !v.done {
-			v.done = true
-			v.report.step(v.digest, VerifyingChecksum)
-			if _, derr := io.Copy(io.Discard, v.blob); derr != nil {
-				return n, fmt.Errorf("layer %s: %w", v.digest, derr)
-			}
-			v.report.step(v.digest, DownloadComplete)
-		}
-	case err != nil:
-		err = fmt.Errorf("layer %s: %w", v.digest, err)
-	}
-	return n, err
-}
-
-func (v *verifiedLayer) Close() error {
-	return errors.Join(v.plain.Close(), v.blob.Close())
-}
-
-// classify gives a registry's "unknown" answers the not-found class, so the
-// API answers 404 as Docker does.
-func classify(err error) error {
-	var terr *transport.Error
-	if errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {
-		return fmt.Errorf("%w: %w", errdefs.ErrNotFound, err)
-	}
-	return err
 }

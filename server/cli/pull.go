@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/distribution/reference"
+	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 )
 
@@ -24,8 +25,8 @@ func newPullCommand(cc *cliContext) *cobra.Command {
 }
 
 // runPull pulls ref (tagged "latest" when it names no tag or digest),
-// printing the daemon's progress as docker does without a terminal, then
-// the full reference pulled.
+// printing the daemon's progress as docker does (bars redrawn in place on a
+// terminal, the steps as lines elsewhere), then the full reference pulled.
 func runPull(ctx context.Context, cc *cliContext, ref string, quiet bool) error {
 	named, err := reference.ParseNormalizedNamed(ref)
 	if err != nil {
@@ -36,12 +37,23 @@ func runPull(ctx context.Context, cc *cliContext, ref string, quiet bool) error 
 	if err != nil {
 		return err
 	}
-	out := cc.stdout
-	if quiet {
-		out = io.Discard
-	}
-	if err := pullImage(ctx, api, named, out); err != nil {
-		return err
+	if cc.stdoutIsTerminal && !quiet {
+		progress, err := api.ImagePull(ctx, named.String(), client.ImagePullOptions{RegistryAuth: anonymousRegistryAuth})
+		if err != nil {
+			return err
+		}
+		defer progress.Close()
+		if err := printPullStream(progress, &pullDisplay{out: cc.stdout, width: cc.consoleSize()[1]}); err != nil {
+			return err
+		}
+	} else {
+		out := cc.stdout
+		if quiet {
+			out = io.Discard
+		}
+		if err := pullImage(ctx, api, named, out); err != nil {
+			return err
+		}
 	}
 	_, err = fmt.Fprintln(cc.stdout, named.String())
 	return err

@@ -157,6 +157,7 @@ func newRootCommand(cc *cliContext, extra ...*cobra.Command) *cobra.Command {
 		newImagesCommand(cc),
 		newImportCommand(cc),
 		newPullCommand(cc),
+		newSearchCommand(cc),
 		newLoadCommand(cc),
 		newSaveCommand(cc),
 		newTagCommand(cc),

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/docker/go-units"
+	"github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/api/types/system"
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
@@ -284,7 +285,39 @@ func printServerInfo(out io.Writer, info system.Info) {
 			fmt.Fprintln(out, "  "+label)
 		}
 	}
+	printRegistryConfig(out, info.RegistryConfig)
 	fmt.Fprintln(out)
+}
+
+// printRegistryConfig prints the insecure registries (hosts, then CIDRs)
+// and Docker Hub's mirrors, as docker info does; hosts sorted, where
+// docker's order varies.
+func printRegistryConfig(out io.Writer, rc *registry.ServiceConfig) {
+	if rc == nil {
+		return
+	}
+	if len(rc.InsecureRegistryCIDRs) > 0 || len(rc.IndexConfigs) > 0 {
+		fmt.Fprintln(out, " Insecure Registries:")
+		var hosts []string
+		for _, index := range rc.IndexConfigs {
+			if !index.Secure {
+				hosts = append(hosts, index.Name)
+			}
+		}
+		slices.Sort(hosts)
+		for _, host := range hosts {
+			fmt.Fprintln(out, "  "+host)
+		}
+		for _, cidr := range rc.InsecureRegistryCIDRs {
+			fmt.Fprintln(out, "  "+cidr.String())
+		}
+	}
+	if len(rc.Mirrors) > 0 {
+		fmt.Fprintln(out, " Registry Mirrors:")
+		for _, mirror := range rc.Mirrors {
+			fmt.Fprintln(out, "  "+mirror)
+		}
+	}
 }
 
 // printIfSet prints a one-value line only when the value is not empty.

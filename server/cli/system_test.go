@@ -2,10 +2,12 @@ package cli
 
 import (
 	"net/http"
+	"net/netip"
 	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/api/types/system"
 	"github.com/moby/moby/client"
 )
@@ -213,5 +215,37 @@ func TestReformatBuildTime(t *testing.T) {
 		if got := reformatBuildTime(in); got != want {
 			t.Errorf("reformatBuildTime(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestInfoShowsRegistries(t *testing.T) {
+	info := sampleInfo()
+	info.RegistryConfig = &registry.ServiceConfig{
+		InsecureRegistryCIDRs: []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16"), netip.MustParsePrefix("127.0.0.0/8")},
+		IndexConfigs: map[string]*registry.IndexInfo{
+			"docker.io":         {Name: "docker.io", Secure: true, Official: true},
+			"zz.lan:5000":       {Name: "zz.lan:5000"},
+			"registry.lan:5000": {Name: "registry.lan:5000"},
+		},
+		Mirrors: []string{"https://mirror.example.com/"},
+	}
+	d := newFakeDaemon(t)
+	d.answerJSON("GET /info", http.StatusOK, info)
+
+	res := d.cli().run(t, "info")
+
+	res.expectExit(t, 0, "WARNING: no swap limit support\n")
+	want := ` Debug Mode: false
+ Insecure Registries:
+  registry.lan:5000
+  zz.lan:5000
+  10.1.0.0/16
+  127.0.0.0/8
+ Registry Mirrors:
+  https://mirror.example.com/
+
+`
+	if !strings.HasSuffix(res.stdout, want) {
+		t.Errorf("skiff info printed\n%s\nwant it to end with\n%s", res.stdout, want)
 	}
 }

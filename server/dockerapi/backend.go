@@ -22,6 +22,7 @@ type Backend interface {
 	ContainerBackend
 	NetworkBackend
 	EventsBackend
+	RegistryBackend
 }
 
 // EventsBackend feeds /events.
@@ -112,7 +113,7 @@ func Register(e *echo.Echo, b Backend, builds BuildBackend, opts Options) {
 	e.POST("/images/create", img.create)
 	e.POST("/images/load", img.load)
 	e.GET("/images/get", img.saveMany)
-	e.GET("/images/search", notImplemented("searching a registry"))
+	e.GET("/images/search", img.search)
 	e.GET("/images/*", img.getByName)
 	e.HEAD("/images/*", img.getByName)
 	e.POST("/images/*", img.postByName)

@@ -68,7 +68,7 @@ func (r *systemRoutes) info(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return WriteJSON(c, http.StatusOK, system.Info{
+	resp := system.Info{
 		ID:                info.ID,
 		Containers:        info.Containers,
 		ContainersRunning: info.ContainersRunning,
@@ -96,7 +96,10 @@ func (r *systemRoutes) info(c echo.Context) error {
 		SecurityOptions:   []string{},
 		Swarm:             swarm.Info{LocalNodeState: swarm.LocalNodeStateInactive},
 		Warnings:          []string{},
-	})
+	}
+	resp.IndexServerAddress = indexServerAddress
+	resp.RegistryConfig = registryServiceConfig(r.b.RegistryConfig())
+	return WriteJSON(c, http.StatusOK, resp)
 }
 
 func notImplemented(what string) echo.HandlerFunc {

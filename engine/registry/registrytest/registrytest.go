@@ -36,7 +36,7 @@ type Registry struct {
 func Start(t *testing.T) Registry {
 	t.Helper()
 	if _, err := exec.LookPath("docker-registry"); err != nil {
-		t.Skip("docker-registry is not installed (scripts/test.sh installs it)")
+		t.Fatal("docker-registry is not installed: scripts/test.sh installs it (Debian package docker-registry)")
 	}
 	dir := t.TempDir()
 	reg := Registry{Host: freeLoopbackAddr(t), Storage: filepath.Join(dir, "storage")}

@@ -1,0 +1,106 @@
+package dockerapi
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/containerd/errdefs"
+	"github.com/labstack/echo/v4"
+	registrytypes "github.com/moby/moby/api/types/registry"
+
+	"github.com/skiff-dev/skiff/engine/registry"
+)
+
+// RegistryBackend searches registries and tells the daemon's registry
+// settings.
+type RegistryBackend interface {
+	RegistryConfig() registry.Config
+	ImageSearch(ctx context.Context, term string, opts registry.SearchOptions) ([]registry.SearchResult, error)
+}
+
+// search answers GET /images/search?term=&limit=&filters= with moby's
+// array of results. The filters are Docker's: stars=N (the highest N
+// given wins), is-official and the deprecated is-automated.
+func (r *imageRoutes) search(c echo.Context) error {
+	opts, err := searchOptions(c.QueryParam("limit"), c.QueryParam("filters"))
+	if err != nil {
+		return err
+	}
+	if account, ok := searchAccount(c.Request().Header.Get(registrytypes.AuthHeader)); ok {
+		opts.Credentials = func(string) (registry.Credentials, bool) { return account, true }
+	}
+	found, err := r.b.ImageSearch(c.Request().Context(), c.QueryParam("term"), opts)
+	if err != nil {
+		return err
+	}
+	results := make([]registrytypes.SearchResult, 0, len(found))
+	for _, f := range found {
+		results = append(results, registrytypes.SearchResult{
+			Name: f.Name, Description: f.Description, StarCount: f.StarCount, IsOfficial: f.IsOfficial,
+		})
+	}
+	return WriteJSON(c, http.StatusOK, results)
+}
+
+// searchOptions parses the limit and filters of a search.
+func searchOptions(limit, rawFilters string) (registry.SearchOptions, error) {
+	var opts registry.SearchOptions
+	if limit != "" {
+		n, err := strconv.Atoi(limit)
+		if err != nil {
+			return opts, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid limit specified: %v", err))
+		}
+		if n < 1 || n > 100 {
+			return opts, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("limit %d is outside the range of [1, 100]", n))
+		}
+		opts.Limit = n
+	}
+	f, err := parseFilters(rawFilters, "stars", "is-official", "is-automated")
+	if err != nil {
+		return opts, err
+	}
+	if opts.Official, err = f.boolean("is-official"); err != nil {
+		return opts, err
+	}
+	if opts.Automated, err = f.boolean("is-automated"); err != nil {
+		return opts, err
+	}
+	for _, v := range f["stars"] {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return opts, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid filter 'stars=%s': %v", v, err))
+		}
+		opts.Stars = max(opts.Stars, n)
+	}
+	return opts, nil
+}
+
+// searchAccount decodes the X-Registry-Auth header the docker CLI sends
+// with a search (base64url JSON; "e30=" when anonymous): the account it
+// holds for the registry searched, if any.
+func searchAccount(header string) (registry.Credentials, bool) {
+	if header == "" {
+		return registry.Credentials{}, false
+	}
+	data, err := base64.URLEncoding.DecodeString(header)
+	if err != nil {
+		// Some clients send it unpadded.
+		if data, err = base64.RawURLEncoding.DecodeString(strings.TrimRight(header, "=")); err != nil {
+			return registry.Credentials{}, false
+		}
+	}
+	var auth registrytypes.AuthConfig
+	if json.Unmarshal(data, &auth) != nil {
+		return registry.Credentials{}, false
+	}
+	account := registry.Credentials{
+		Username: auth.Username, Password: auth.Password,
+		IdentityToken: auth.IdentityToken, RegistryToken: auth.RegistryToken,
+	}
+	return account, account != registry.Credentials{}
+}
