@@ -46,10 +46,14 @@ export async function registryConfig(): Promise<RegistryConfig | null> {
   return info.RegistryConfig ?? null;
 }
 
-/** The registries reached without TLS: the insecure CIDRs and the index configs marked not secure. */
+/**
+ * The registries reached without TLS besides loopback ones: the insecure
+ * CIDRs (but loopback's, which every daemon has) and the registries marked
+ * not secure.
+ */
 export function insecureRegistries(c: RegistryConfig | null): string[] {
   if (!c) return [];
-  const out = [...(c.InsecureRegistryCIDRs ?? [])];
+  const out = (c.InsecureRegistryCIDRs ?? []).filter((x) => x !== '127.0.0.0/8' && x !== '::1/128');
   for (const [name, ic] of Object.entries(c.IndexConfigs ?? {})) if (!ic.Secure && !out.includes(name)) out.push(name);
   return out;
 }
