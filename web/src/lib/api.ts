@@ -19,7 +19,16 @@ export interface RequestOptions {
   headers?: Record<string, string>;
   signal?: AbortSignal;
   query?: Record<string, string | number | boolean | undefined>;
+  /**
+   * The request speaks to a registry through the daemon (login, search):
+   * a 401 is then the registry's refusal, an error like others, unless it
+   * is the daemon's own (the dashboard session ended).
+   */
+  registry?: boolean;
 }
+
+// The daemon's own 401 message, for a request without a session.
+const sessionRefusal = /^authentication required: log in to the dashboard/;
 
 export function url(path: string, query?: RequestOptions['query']): string {
   if (!query) return path;
@@ -53,7 +62,7 @@ export async function request(path: string, o: RequestOptions = {}): Promise<Res
     if ((e as Error).name === 'AbortError') throw e;
     throw new ApiError(0, 'Cannot reach the skiff daemon. Is it still running?');
   }
-  if (r.status === 401) {
+  if (r.status === 401 && !o.registry) {
     loggedOut();
     throw new ApiError(401, 'authentication required');
   }
@@ -69,6 +78,10 @@ export async function request(path: string, o: RequestOptions = {}): Promise<Res
       }
     } catch {
       // body unreadable
+    }
+    if (r.status === 401 && sessionRefusal.test(msg)) {
+      loggedOut();
+      throw new ApiError(401, 'authentication required');
     }
     throw new ApiError(r.status, msg);
   }

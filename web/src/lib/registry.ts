@@ -14,12 +14,12 @@ export interface SearchResult {
 }
 
 export function search(term: string, limit = 25, signal?: AbortSignal): Promise<SearchResult[]> {
-  return getJSON<SearchResult[]>('/images/search', { query: { term, limit }, signal });
+  return getJSON<SearchResult[]>('/images/search', { query: { term, limit }, signal, registry: true });
 }
 
 /** POST /auth: the daemon checks the account against the registry and keeps it. */
 export async function login(server: string, username: string, password: string): Promise<string> {
-  const r = await post('/auth', { json: { username, password, serveraddress: server } });
+  const r = await post('/auth', { json: { username, password, serveraddress: server }, registry: true });
   const body = (await r.json().catch(() => ({}))) as { Status?: string };
   return body.Status || 'Login Succeeded';
 }
