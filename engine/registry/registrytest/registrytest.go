@@ -33,7 +33,7 @@ type Registry struct {
 
 // Start runs Debian's docker-registry on a free loopback port, with
 // storage of the test's own, until the test ends.
-func Start(t *testing.T) Registry {
+func Start(t testing.TB) Registry {
 	t.Helper()
 	if _, err := exec.LookPath("docker-registry"); err != nil {
 		t.Fatal("docker-registry is not installed: scripts/test.sh installs it (Debian package docker-registry)")
@@ -80,7 +80,7 @@ http:
 }
 
 // freeLoopbackAddr returns a loopback address with a port nothing listens on.
-func freeLoopbackAddr(t *testing.T) string {
+func freeLoopbackAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -91,7 +91,7 @@ func freeLoopbackAddr(t *testing.T) string {
 }
 
 // Image makes a one-layer image of rootfs (an uncompressed tar).
-func Image(t *testing.T, rootfs []byte) v1.Image {
+func Image(t testing.TB, rootfs []byte) v1.Image {
 	t.Helper()
 	base, err := mutate.ConfigFile(empty.Image, &v1.ConfigFile{
 		OS:           "linux",
@@ -115,7 +115,7 @@ func Image(t *testing.T, rootfs []byte) v1.Image {
 }
 
 // Push uploads img as ref and returns its manifest digest.
-func Push(t *testing.T, img v1.Image, ref string) digest.Digest {
+func Push(t testing.TB, img v1.Image, ref string) digest.Digest {
 	t.Helper()
 	r, err := name.ParseReference(ref, name.Insecure)
 	if err != nil {
