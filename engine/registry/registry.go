@@ -93,6 +93,7 @@ func Pull(ctx context.Context, store *image.Service, ref string, opts Options) (
 	if err != nil {
 		return Result{}, fmt.Errorf("pull %s: %w", reference.FamiliarString(named), err)
 	}
+	recordPulled(ctx, store, named, img)
 	return res, nil
 }
 
@@ -113,14 +114,11 @@ func fetch(ctx context.Context, named reference.Named, opts Options) (v1.Image, 
 	if opts.Platform != nil {
 		platform = *opts.Platform
 	}
-	next := opts.Transport
-	if next == nil {
-		next = http.DefaultTransport
-	}
 	img, err := remote.Image(gref,
 		remote.WithContext(ctx),
 		remote.WithPlatform(platform),
-		remote.WithTransport(httpsOnly{next: next, insecure: allowed}))
+		remote.WithAuthFromKeychain(keychain{opts.Credentials}),
+		remote.WithTransport(baseTransport(opts.Transport, allowed, gref.Context().RegistryStr())))
 	if err != nil {
 		return nil, classify(fmt.Errorf("fetch manifest: %w", err))
 	}
