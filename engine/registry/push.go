@@ -186,16 +186,16 @@ func (p *pusher) push(ctx context.Context, config []byte, layers []image.StoredL
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	for i, l := range layers {
+		// Docker says Waiting of the layers queued behind the first
+		// MaxConcurrentUploads.
+		if i >= p.uploads {
+			p.report(PushProgress{Layer: l.DiffID, Status: Waiting})
+		}
 		select {
 		case slots <- struct{}{}:
-		default:
-			p.report(PushProgress{Layer: l.DiffID, Status: Waiting})
-			select {
-			case slots <- struct{}{}:
-			case <-ctx.Done():
-				wg.Wait()
-				return PushResult{}, firstError(errs, ctx.Err())
-			}
+		case <-ctx.Done():
+			wg.Wait()
+			return PushResult{}, firstError(errs, ctx.Err())
 		}
 		wg.Add(1)
 		go func() {
