@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 
@@ -11,15 +12,22 @@ import (
 // fastest level: layers are stored uncompressed, so each upload compresses
 // one, and its time is most of a push's. Registries keep what they are
 // given; a bigger blob costs a little more transfer, once.
+//
+// Reads and writes go in 1 MiB pieces: w is a pipe to the HTTP request,
+// and each write through it is a hand-over between goroutines.
 func compressLayer(w io.Writer, layer io.Reader) error {
-	zw, err := gzip.NewWriterLevel(w, gzip.BestSpeed)
+	out := bufio.NewWriterSize(w, 1<<20)
+	zw, err := gzip.NewWriterLevel(out, gzip.BestSpeed)
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(zw, layer); err != nil {
+	if _, err := io.CopyBuffer(zw, struct{ io.Reader }{layer}, make([]byte, 1<<20)); err != nil {
 		return fmt.Errorf("compress layer: %w", err)
 	}
 	if err := zw.Close(); err != nil {
+		return fmt.Errorf("compress layer: %w", err)
+	}
+	if err := out.Flush(); err != nil {
 		return fmt.Errorf("compress layer: %w", err)
 	}
 	return nil
