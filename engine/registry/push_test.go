@@ -3,8 +3,8 @@ package registry_test
 import (
 	"archive/tar"
 	"bytes"
-	"fmt"
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"

@@ -55,6 +55,7 @@ func runLogin(ctx context.Context, cc *cliContext, server string, opts loginOpti
 	in := bufio.NewReader(cc.stdin)
 	if opts.passwordStdin {
 		if opts.username == "" {
+			//lint:ignore ST1005 docker's wording
 			return errors.New("Must provide --username with --password-stdin")
 		}
 		b, err := io.ReadAll(in)
@@ -65,6 +66,7 @@ func runLogin(ctx context.Context, cc *cliContext, server string, opts loginOpti
 	}
 	if opts.username == "" || opts.password == "" {
 		if !cc.stdinIsTerminal {
+			//lint:ignore ST1005 docker's wording
 			return errors.New("Cannot perform an interactive login from a non TTY device")
 		}
 		if opts.username == "" {
@@ -84,7 +86,7 @@ func runLogin(ctx context.Context, cc *cliContext, server string, opts loginOpti
 		}
 	}
 	if opts.username == "" || opts.password == "" {
-		return errors.New("Error: Non-null Username and Password Required")
+		return errors.New("username and password required")
 	}
 	api, err := cc.daemon()
 	if err != nil {
