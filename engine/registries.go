@@ -3,6 +3,9 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
+
+	"github.com/distribution/reference"
 
 	"github.com/skiff-dev/skiff/engine/registry"
 )
@@ -71,9 +74,15 @@ func (e *Engine) ImagePushTags(ctx context.Context, name string) ([]string, erro
 	if err != nil {
 		return nil, fmt.Errorf("list tags of %s: %w", name, err)
 	}
+	// An image in the list may have tags of other repositories too.
 	var tags []string
 	for _, img := range list {
-		tags = append(tags, img.RepoTags...)
+		for _, t := range img.RepoTags {
+			if named, err := reference.ParseNormalizedNamed(t); err == nil && reference.FamiliarName(named) == name {
+				tags = append(tags, t)
+			}
+		}
 	}
+	slices.Sort(tags)
 	return tags, nil
 }

@@ -128,13 +128,20 @@ func newPusher(ctx context.Context, store *image.Service, tag reference.NamedTag
 		store: store, tag: tag, repo: repo,
 		registry: NormalizeHost(reference.Domain(tag)),
 		uploads:  opts.MaxConcurrentUploads,
-		report:   opts.Progress,
 		sources:  map[digest.Digest][]image.BlobSource{},
 	}
 	if p.uploads <= 0 {
 		p.uploads = defaultUpload
 	}
-	if p.report == nil {
+	if report := opts.Progress; report != nil {
+		// Layers push in parallel; their steps are told one at a time.
+		var mu sync.Mutex
+		p.report = func(pp PushProgress) {
+			mu.Lock()
+			defer mu.Unlock()
+			report(pp)
+		}
+	} else {
 		p.report = func(PushProgress) {}
 	}
 	for _, l := range layers {

@@ -185,6 +185,20 @@ func TestPushToDistribution(t *testing.T) {
 		}
 	})
 
+	t.Run("all tags of a repository", func(t *testing.T) {
+		if err := e.ImageTag(ctx, repo+":v1", repo+":v2"); err != nil {
+			t.Fatal(err)
+		}
+		// other/copy:v2 names the same image: not a tag of the repository.
+		tags, err := e.ImagePushTags(ctx, repo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{repo + ":v1", repo + ":v2"}; !slices.Equal(tags, want) {
+			t.Fatalf("tags to push %q, want %q", tags, want)
+		}
+	})
+
 	t.Run("unknown image", func(t *testing.T) {
 		_, err := e.ImagePush(ctx, repo+":nosuchtag", skiffregistry.PushOptions{})
 		if !errdefs.IsNotFound(err) || !strings.Contains(err.Error(), "An image does not exist locally with the tag: "+repo) {
