@@ -18,6 +18,7 @@ import (
 type Backend interface {
 	ImageTree(ctx context.Context) ([]*engine.ImageTreeNode, error)
 	TerminalBackend
+	RegistryAuthBackend
 }
 
 // BuildBackend runs and records Dockerfile builds.
@@ -42,6 +43,7 @@ func Register(e *echo.Echo, b Backend, builds BuildBackend, opts Options) {
 	g.GET("/images/tree", func(c echo.Context) error { return imageTree(c, b) })
 	newBuildRoutes(builds, opts.BaseContext).register(g)
 	newTerminalRoutes(b, opts.BaseContext).register(g)
+	registerRegistryAuth(g, b)
 }
 
 // GET /skiff/images/tree

@@ -23,6 +23,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/opencontainers/go-digest"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // Registry is a docker-registry (distribution) serving on loopback.
@@ -31,10 +32,37 @@ type Registry struct {
 	Storage string // its filesystem storage
 }
 
+// Option changes how Start runs the registry.
+type Option func(*config)
+
+type config struct {
+	auth string // the config's auth section
+}
+
+// WithHtpasswd makes the registry ask for an account (basic auth from an
+// htpasswd file): user with password, the only one it accepts.
+func WithHtpasswd(t testing.TB, user, password string) Option {
+	return func(c *config) {
+		hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(t.TempDir(), "htpasswd")
+		if err := os.WriteFile(file, []byte(user+":"+string(hash)+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c.auth = fmt.Sprintf("auth:\n  htpasswd:\n    realm: registrytest\n    path: %s\n", file)
+	}
+}
+
 // Start runs Debian's docker-registry on a free loopback port, with
 // storage of the test's own, until the test ends.
-func Start(t testing.TB) Registry {
+func Start(t testing.TB, opts ...Option) Registry {
 	t.Helper()
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
 	if _, err := exec.LookPath("docker-registry"); err != nil {
 		t.Fatal("docker-registry is not installed: scripts/test.sh installs it (Debian package docker-registry)")
 	}
@@ -49,7 +77,7 @@ storage:
     rootdirectory: %s
 http:
   addr: %s
-`, reg.Storage, reg.Host)), 0o644); err != nil {
+%s`, reg.Storage, reg.Host, cfg.auth)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command("docker-registry", "serve", config)
