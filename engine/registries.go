@@ -18,7 +18,7 @@ import (
 // the status "Login Succeeded" and the identity token (none: skiff does no
 // OAuth exchange).
 func (e *Engine) RegistryLogin(ctx context.Context, server string, creds registry.Credentials) (status, identityToken string, err error) {
-	if err := registry.Login(ctx, server, creds, registry.LoginOptions{}); err != nil {
+	if err := registry.Login(ctx, server, creds, registry.LoginOptions{Insecure: e.registry.Insecure}); err != nil {
 		return "", "", err
 	}
 	host := registry.NormalizeHost(server)
@@ -56,6 +56,7 @@ func (e *Engine) registryCredentials(request func(string) (registry.Credentials,
 
 // ImagePush uploads the local image ref names to its registry.
 func (e *Engine) ImagePush(ctx context.Context, ref string, opts registry.PushOptions) (registry.PushResult, error) {
+	opts = e.registry.FillPush(opts)
 	opts.Credentials = e.registryCredentials(opts.Credentials)
 	res, err := registry.Push(ctx, e.images, ref, opts)
 	if err != nil {
