@@ -9,6 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/engine"
 	"github.com/skiff-dev/skiff/engine/enginetest"
@@ -25,17 +28,28 @@ func BenchmarkPull(b *testing.B) {
 	ref := reg.Host + "/bench/usr:v1"
 	registrytest.Push(b, registrytest.Image(b, hostFilesTar(b, 107<<20)), ref)
 	e := enginetest.Open(b)
+	var cpu time.Duration
 	b.ResetTimer()
 	for b.Loop() {
+		before := cpuTime()
 		if _, err := e.ImagePull(ctx, ref, engine.ImagePullOptions{}); err != nil {
 			b.Fatal(err)
 		}
+		cpu += cpuTime() - before
 		b.StopTimer()
 		if _, err := e.ImageDelete(ctx, ref, false, true); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()
 	}
+	b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
+}
+
+// cpuTime is the CPU time the process has used, user and system.
+func cpuTime() time.Duration {
+	var ru unix.Rusage
+	unix.Getrusage(unix.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // hostFilesTar is a tar of regular files under /usr/lib and /usr/share, up
