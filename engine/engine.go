@@ -6,6 +6,7 @@
 //
 //	skiff.lock    held (flock) by the daemon using the data root
 //	skiff.db      the SQLite metadata (engine/store), with its -wal and -shm
+//	registry-auth.json  the registry accounts of skiff login (0600)
 //	content/      blobs by digest (engine/content)
 //	layers/       unpacked layers by chain ID (engine/layer)
 //	containers/   one directory per container (engine/container)
@@ -38,6 +39,7 @@ import (
 	"github.com/skiff-dev/skiff/engine/layer"
 	"github.com/skiff-dev/skiff/engine/network"
 	"github.com/skiff-dev/skiff/engine/registry"
+	"github.com/skiff-dev/skiff/engine/registry/credstore"
 	"github.com/skiff-dev/skiff/engine/store"
 )
 
@@ -77,6 +79,7 @@ type Engine struct {
 	tokens     *auth.Tokens
 	sessions   *auth.Sessions
 	password   *auth.Password
+	regAuth    *credstore.Store
 	log        *slog.Logger
 	id         string
 	started    time.Time
@@ -166,6 +169,9 @@ func (e *Engine) open(ctx context.Context, cfg Config) error {
 		return err
 	}
 	e.tokens = auth.NewTokens(db)
+	if e.regAuth, err = credstore.Open(filepath.Join(e.root, credstore.FileName)); err != nil {
+		return err
+	}
 	e.sessions, e.password = auth.NewSessions(db), auth.NewPassword(db)
 	e.id, err = e.daemonID(ctx)
 	return err

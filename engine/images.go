@@ -94,7 +94,9 @@ func (e *Engine) ImageImport(ctx context.Context, r io.Reader, opts ImageImportO
 
 // ImagePull fetches an image from its registry and stores it.
 func (e *Engine) ImagePull(ctx context.Context, ref string, opts ImagePullOptions) (ImagePullResult, error) {
-	res, err := registry.Pull(ctx, e.images, ref, e.registry.FillPull(opts))
+	opts = e.registry.FillPull(opts)
+	opts.Credentials = e.registryCredentials(opts.Credentials)
+	res, err := registry.Pull(ctx, e.images, ref, opts)
 	if err == nil {
 		e.publishImage("pull", res.ID.String(), ref)
 	}

@@ -13,7 +13,9 @@ func (e *Engine) RegistryConfig() registry.Config {
 
 // ImageSearch finds repositories on Docker Hub or on the registry term
 // names, with the daemon's insecure registries and index unless opts
-// names its own.
+// names its own, and the request's account or else the stored one.
 func (e *Engine) ImageSearch(ctx context.Context, term string, opts registry.SearchOptions) ([]registry.SearchResult, error) {
-	return registry.Search(ctx, term, e.registry.FillSearch(opts))
+	opts = e.registry.FillSearch(opts)
+	opts.Credentials = e.registryCredentials(opts.Credentials)
+	return registry.Search(ctx, term, opts)
 }

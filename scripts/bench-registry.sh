@@ -4,7 +4,8 @@
 # docker's and podman's when they are installed and working here, in one
 # run, printing the medians and their ratios to docker's (podman's when
 # docker is not running). Each timed pull follows an rmi of the image, so
-# every layer is downloaded, verified and unpacked. It installs nothing
+# every layer is downloaded, verified and unpacked (scripts/bench-push.sh
+# times pushes). It installs nothing
 # (pass --install to let it apt-get docker-registry, docker.io and podman
 # first).
 #
@@ -66,27 +67,10 @@ skiff() { "$work/skiff" -H "unix://$work/skiff.sock" "$@"; }
 tar -cf "$work/layer.tar" --no-recursion -T "$work/files" 2>/dev/null
 echo "layer: $(du -m "$work/layer.tar" | cut -f1) MB of $(wc -l <"$work/files") files"
 
-# Push it. PUSH HOOK: skiff push is timed here once it exists (the push
-# work fills this in); until then podman or docker pushes the image.
-if skiff push --help 2>/dev/null | grep -q "Usage:.*push"; then
-	skiff import "$work/layer.tar" "$image" >/dev/null
-	t0=$(date +%s%N)
-	skiff push "$image" >/dev/null
-	echo "skiff push: $(( ($(date +%s%N) - t0) / 1000000 )) ms"
-	skiff rmi "$image" >/dev/null
-elif command -v podman >/dev/null && podman info >/dev/null 2>&1; then
-	have_podman=1
-	podman import -q "$work/layer.tar" "$image" >/dev/null
-	podman push -q --tls-verify=false "$image"
-	podman rmi -f "$image" >/dev/null
-elif command -v docker >/dev/null && docker info >/dev/null 2>&1; then
-	docker import "$work/layer.tar" "$image" >/dev/null
-	docker push -q "$image" >/dev/null
-	docker rmi -f "$image" >/dev/null
-else
-	echo "no way to push the image: skiff push, podman or docker" >&2
-	exit 1
-fi
+# Publish it with skiff's own push (scripts/bench-push.sh times pushes).
+skiff import "$work/layer.tar" "$image" >/dev/null
+skiff push -q "$image" >/dev/null
+skiff rmi "$image" >/dev/null
 
 # median_ms RMI PULL: runs PULL $runs times, each after RMI (and one
 # untimed round first), and prints the median wall time of PULL in ms.

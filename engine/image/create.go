@@ -15,6 +15,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/skiff-dev/skiff/engine/content"
+	"github.com/skiff-dev/skiff/engine/ctxio"
 	"github.com/skiff-dev/skiff/engine/layer"
 	"github.com/skiff-dev/skiff/engine/store"
 )
@@ -36,29 +37,25 @@ func (l *newLayer) discard() {
 }
 
 // ingestLayer reads one uncompressed layer tar from r, storing its bytes as a
-// blob and unpacking it, in one pass. The blob is hashed and written by a
-// second goroutine, so that work overlaps with unpacking.
+// blob and unpacking it, in one pass. Three goroutines share the work, so
+// that it spreads over the cores: one reads r (for a pull, decompressing
+// the download), one hashes and writes the blob, and this one unpacks.
 func (s *Service) ingestLayer(ctx context.Context, r io.Reader) (*newLayer, error) {
 	w, err := s.content.NewWriter()
 	if err != nil {
 		return nil, err
 	}
-	pr, pw := io.Pipe()
-	blobDone := make(chan error, 1)
-	go func() {
-		_, err := io.Copy(w, pr)
-		pr.CloseWithError(err) // unblocks the unpacker if the blob write fails
-		blobDone <- err
-	}()
-	tee := io.TeeReader(r, pw)
+	src := ctxio.ReadAhead(r)
+	defer src.Close()
+	blob := ctxio.AsyncWriter(w)
+	tee := io.TeeReader(src, blob)
 	p, err := s.layers.Unpack(ctx, tee)
 	if err == nil {
 		// The tar reader stops at the end-of-archive marker; the blob must
 		// hold every byte, padding included, to hash to the diff ID.
 		_, err = io.Copy(io.Discard, tee)
 	}
-	pw.CloseWithError(err)
-	if blobErr := <-blobDone; err == nil && blobErr != nil {
+	if blobErr := blob.Close(); err == nil && blobErr != nil {
 		err = fmt.Errorf("store layer: %w", blobErr)
 	}
 	if err != nil {

@@ -32,6 +32,18 @@ func (c Config) FillPull(opts Options) Options {
 	return opts
 }
 
+// FillPush returns opts with the insecure registries and the upload cap
+// taken from the config when the caller left them empty.
+func (c Config) FillPush(opts PushOptions) PushOptions {
+	if len(opts.Insecure) == 0 {
+		opts.Insecure = c.Insecure
+	}
+	if opts.MaxConcurrentUploads == 0 {
+		opts.MaxConcurrentUploads = c.MaxConcurrentUploads
+	}
+	return opts
+}
+
 // FillSearch returns opts with the insecure registries and the index URL
 // taken from the config when the caller left them empty.
 func (c Config) FillSearch(opts SearchOptions) SearchOptions {

@@ -91,6 +91,7 @@ func Pull(ctx context.Context, store *image.Service, ref string, opts Options) (
 	if err == nil {
 		var res Result
 		if res, err = register(ctx, store, named, img, opts); err == nil {
+			recordPulled(ctx, store, named, img)
 			return res, nil
 		}
 	}
@@ -117,14 +118,11 @@ func fetch(ctx context.Context, named reference.Named, opts Options) (v1.Image, 
 	if opts.Platform != nil {
 		platform = *opts.Platform
 	}
-	next := opts.Transport
-	if next == nil {
-		next = http.DefaultTransport
-	}
 	img, err := remote.Image(gref,
 		remote.WithContext(ctx),
 		remote.WithPlatform(platform),
-		remote.WithTransport(capManifests{next: httpsOnly{next: next, insecure: allowed}}))
+		remote.WithAuthFromKeychain(keychain{opts.Credentials}),
+		remote.WithTransport(capManifests{next: baseTransport(opts.Transport, allowed, gref.Context().RegistryStr())}))
 	if err != nil {
 		return nil, fmt.Errorf("fetch manifest: %w", err)
 	}

@@ -124,7 +124,8 @@ func rawURL(hostURL *url.URL, path string) string {
 	if hostURL.Scheme == "unix" {
 		host = client.DummyHost
 	}
-	return (&url.URL{Scheme: "http", Host: host, Path: hostURL.Path + path}).String()
+	path, query, _ := strings.Cut(path, "?") // a query stays one
+	return (&url.URL{Scheme: "http", Host: host, Path: hostURL.Path + path, RawQuery: query}).String()
 }
 
 // daemonResponseError turns an error answer into the same message the moby

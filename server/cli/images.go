@@ -22,6 +22,7 @@ func newImageCommand(cc *cliContext) *cobra.Command {
 		renamed(newImagesCommand(cc), "ls", "list"),
 		renamed(newImportCommand(cc), "import"),
 		renamed(newPullCommand(cc), "pull"),
+		renamed(newPushCommand(cc), "push"),
 		renamed(newLoadCommand(cc), "load"),
 		renamed(newSaveCommand(cc), "save"),
 		renamed(newTagCommand(cc), "tag"),

@@ -43,7 +43,7 @@ func runPull(ctx context.Context, cc *cliContext, ref string, quiet bool) error 
 			return err
 		}
 		defer progress.Close()
-		if err := printPullStream(progress, &pullDisplay{out: cc.stdout, width: cc.consoleSize()[1]}); err != nil {
+		if err := cc.printProgress(progress, cc.stdout); err != nil {
 			return err
 		}
 	} else {

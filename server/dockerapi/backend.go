@@ -12,6 +12,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/skiff-dev/skiff/engine"
+	"github.com/skiff-dev/skiff/engine/registry"
 )
 
 // Backend is what the Docker API handlers need from the engine.
@@ -91,6 +92,14 @@ type ImageBackend interface {
 	ImagePull(ctx context.Context, ref string, opts engine.ImagePullOptions) (engine.ImagePullResult, error)
 	ImageLoad(ctx context.Context, r io.Reader) ([]engine.ImageLoadResult, error)
 	ImageSave(ctx context.Context, w io.Writer, refs []string) error
+	PushBackend
+}
+
+// PushBackend pushes images and logs in to registries.
+type PushBackend interface {
+	ImagePush(ctx context.Context, ref string, opts registry.PushOptions) (registry.PushResult, error)
+	ImagePushTags(ctx context.Context, name string) ([]string, error)
+	RegistryLogin(ctx context.Context, server string, creds registry.Credentials) (status, identityToken string, err error)
 }
 
 // Options configure the API.
@@ -114,6 +123,7 @@ func Register(e *echo.Echo, b Backend, builds BuildBackend, opts Options) {
 	e.POST("/images/load", img.load)
 	e.GET("/images/get", img.saveMany)
 	e.GET("/images/search", img.search)
+	e.POST("/auth", img.login)
 	e.GET("/images/*", img.getByName)
 	e.HEAD("/images/*", img.getByName)
 	e.POST("/images/*", img.postByName)

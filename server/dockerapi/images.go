@@ -103,7 +103,7 @@ func (r *imageRoutes) postByName(c echo.Context) error {
 	case "tag":
 		return r.tag(c, name)
 	case "push":
-		return notImplemented("pushing to a registry")(c)
+		return r.push(c, name)
 	}
 	return echo.ErrNotFound
 }

@@ -30,6 +30,10 @@ func (r *imageRoutes) pull(c echo.Context) error {
 	case reference.NamedTagged:
 		tagOrDigest = ref.Tag()
 	}
+	creds, err := requestCredentials(c)
+	if err != nil {
+		return err
+	}
 	out := newJSONStream(c)
 	begin := func() error {
 		if out.started {
@@ -37,7 +41,7 @@ func (r *imageRoutes) pull(c echo.Context) error {
 		}
 		return out.send(jsonstream.Message{Status: "Pulling from " + reference.Path(named), ID: tagOrDigest})
 	}
-	opts := engine.ImagePullOptions{Progress: func(p registry.Progress) {
+	opts := engine.ImagePullOptions{Credentials: creds, Progress: func(p registry.Progress) {
 		// A write fails only when the client is gone, which cancels the
 		// request's context and so the pull.
 		if begin() == nil {

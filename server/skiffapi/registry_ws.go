@@ -22,6 +22,7 @@ import (
 // from the engine.
 type RegistryBackend interface {
 	ImagePull(ctx context.Context, ref string, opts engine.ImagePullOptions) (engine.ImagePullResult, error)
+	ImagePush(ctx context.Context, ref string, opts registry.PushOptions) (registry.PushResult, error)
 }
 
 // registryRoutes serve the dashboard's pulls and pushes as websockets, so
@@ -50,6 +51,7 @@ func newRegistryRoutes(b RegistryBackend, base func() context.Context) *registry
 
 func (r *registryRoutes) register(g *echo.Group) {
 	g.GET("/images/pull/ws", r.pull)
+	g.GET("/images/push/ws", r.push)
 }
 
 // PullResult is the aux message that ends a pull's websocket.
@@ -101,6 +103,44 @@ func (r *registryRoutes) pull(c echo.Context) error {
 			return err
 		}
 		return s.aux(PullResult{ID: res.ID.String(), Digest: res.Digest.String(), Ref: familiar, UpToDate: res.UpToDate})
+	})
+}
+
+// PushResult is the aux message that ends a push's websocket, as Docker's.
+type PushResult struct {
+	Tag    string // the tag pushed
+	Digest string // the manifest's digest
+	Size   int64  // the manifest's bytes
+}
+
+// GET /skiff/images/push/ws?ref=REF
+func (r *registryRoutes) push(c echo.Context) error {
+	req := c.Request()
+	if err := checkUpgrade(req); err != nil {
+		return err
+	}
+	named, err := parseImageRef(c.QueryParam("ref"))
+	if err != nil {
+		return err
+	}
+	if _, ok := named.(reference.NamedTagged); !ok {
+		return errdefs.ErrInvalidArgument.WithMessage("push by digest is not supported: name a tag")
+	}
+	return r.serve(c, func(ctx context.Context, s *progressSocket) error {
+		if err := s.send(jsonstream.Message{Status: "The push refers to repository [" + named.Name() + "]"}); err != nil {
+			return err
+		}
+		res, err := r.b.ImagePush(ctx, reference.FamiliarString(named), registry.PushOptions{Progress: func(p registry.PushProgress) {
+			// "Mounted from test/pushed": the status names the repository.
+			s.progress(layerMessage(p.Layer.Encoded(), p.Status, p.Current, p.Total))
+		}})
+		if err != nil {
+			return err
+		}
+		if err := s.send(jsonstream.Message{Status: fmt.Sprintf("%s: digest: %s size: %d", res.Tag, res.Digest, res.Size)}); err != nil {
+			return err
+		}
+		return s.aux(PushResult{Tag: res.Tag, Digest: res.Digest.String(), Size: res.Size})
 	})
 }
 

@@ -1,9 +1,11 @@
 package skiffapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -301,5 +303,124 @@ func TestPullWebsocketClosedCancelsThePull(t *testing.T) {
 	}
 	if _, err := env.eng.ImageInspect(context.Background(), host+"/test/busybox:v1"); err == nil {
 		t.Error("the cancelled pull stored the image")
+	}
+}
+
+// importBusybox stores the busybox image under ref.
+func (env *regEnv) importBusybox(t *testing.T, ref string) {
+	t.Helper()
+	tag, err := engine.ParseImageTag(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.eng.ImageImport(context.Background(), bytes.NewReader(testimage.Rootfs(t)), engine.ImageImportOptions{Source: "-", Tag: tag}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPushWebsocket(t *testing.T) {
+	env := newRegEnv(t)
+	ref := env.reg.Host + "/test/busybox:v1"
+	env.importBusybox(t, ref)
+	img, err := env.eng.ImageInspect(context.Background(), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layer := img.Config.RootFS.DiffIDs[0].Encoded()[:12]
+
+	tests := []struct {
+		name  string
+		steps []string // the layer's steps, in this order (others may come between)
+	}{
+		{"first push", []string{"Preparing", "Pushed"}},
+		{"again", []string{"Preparing", "Layer already exists"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			conn, resp, err := env.dial(t, "push", ref, nil)
+			if err != nil {
+				t.Fatalf("dial: %v (%s)", err, respStatus(resp))
+			}
+			msgs, err := readAll(t, conn)
+			if !websocket.IsCloseError(err, websocket.CloseNormalClosure) {
+				t.Fatalf("the stream ended with %v, want a normal close", err)
+			}
+			got := statuses(msgs)
+			if len(got) == 0 || got[0] != "The push refers to repository ["+env.reg.Host+"/test/busybox]" {
+				t.Errorf("first status of %q", got)
+			}
+			i := 0
+			for _, line := range got {
+				if i < len(tt.steps) && line == layer+": "+tt.steps[i] {
+					i++
+				}
+			}
+			if i < len(tt.steps) {
+				t.Errorf("no %q in order in:\n%s", layer+": "+tt.steps[i], strings.Join(got, "\n"))
+			}
+			last := msgs[len(msgs)-1]
+			var res PushResult
+			if last.Aux == nil || json.Unmarshal(*last.Aux, &res) != nil {
+				t.Fatalf("last message %+v, want the aux result", last)
+			}
+			if res.Tag != "v1" || !strings.HasPrefix(res.Digest, "sha256:") || res.Size <= 0 {
+				t.Errorf("result %+v", res)
+			}
+			if want := fmt.Sprintf("v1: digest: %s size: %d", res.Digest, res.Size); got[len(got)-1] != want {
+				t.Errorf("last status %q, want %q", got[len(got)-1], want)
+			}
+			// The registry serves the manifest pushed.
+			req, err := http.NewRequest(http.MethodHead, "http://"+env.reg.Host+"/v2/test/busybox/manifests/v1", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Accept", "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json")
+			head, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			head.Body.Close()
+			if d := head.Header.Get("Docker-Content-Digest"); head.StatusCode != http.StatusOK || d != res.Digest {
+				t.Errorf("the registry answers %d with digest %q, want %s", head.StatusCode, d, res.Digest)
+			}
+		})
+	}
+}
+
+func TestPushWebsocketFails(t *testing.T) {
+	env := newRegEnv(t)
+	locked := registrytest.Start(t, registrytest.WithHtpasswd(t, "user", "secret"))
+	env.importBusybox(t, locked.Host+"/test/busybox:v1")
+	tests := []struct {
+		name string
+		ref  string
+		code int // 0: not checked
+		want string
+	}{
+		{"an image not here", env.reg.Host + "/test/nope:v1", http.StatusNotFound, "An image does not exist locally with the tag: " + env.reg.Host + "/test/nope"},
+		// The dashboard offers its login on these words (the engine gives
+		// the registry's refusal no class yet: no code to check).
+		{"a registry that wants an account", locked.Host + "/test/busybox:v1", 0, "authentication required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			conn, resp, err := env.dial(t, "push", tt.ref, nil)
+			if err != nil {
+				t.Fatalf("dial: %v (%s)", err, respStatus(resp))
+			}
+			msgs, err := readAll(t, conn)
+			if !websocket.IsCloseError(err, websocket.CloseNormalClosure) {
+				t.Fatalf("the stream ended with %v, want a normal close", err)
+			}
+			last := msgs[len(msgs)-1]
+			if last.Message.Error == nil || (tt.code != 0 && last.Message.Error.Code != tt.code) || !strings.Contains(last.Error, tt.want) {
+				t.Errorf("last message %+v, want code %d and %q", last, tt.code, tt.want)
+			}
+		})
+	}
+	// A digest names no tag to push.
+	_, resp, err := env.dial(t, "push", env.reg.Host+"/test/busybox@sha256:"+strings.Repeat("a", 64), nil)
+	if !errors.Is(err, websocket.ErrBadHandshake) || resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("push by digest: %v, %s; want a 400", err, respStatus(resp))
 	}
 }

@@ -19,6 +19,7 @@ type Backend interface {
 	ImageTree(ctx context.Context) ([]*engine.ImageTreeNode, error)
 	TerminalBackend
 	RegistryBackend
+	RegistryAuthBackend
 }
 
 // BuildBackend runs and records Dockerfile builds.
@@ -44,6 +45,7 @@ func Register(e *echo.Echo, b Backend, builds BuildBackend, opts Options) {
 	newBuildRoutes(builds, opts.BaseContext).register(g)
 	newTerminalRoutes(b, opts.BaseContext).register(g)
 	newRegistryRoutes(b, opts.BaseContext).register(g)
+	registerRegistryAuth(g, b)
 }
 
 // GET /skiff/images/tree

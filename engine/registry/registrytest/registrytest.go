@@ -23,6 +23,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/opencontainers/go-digest"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // Registry is a docker-registry (distribution) serving on loopback.
@@ -31,10 +32,37 @@ type Registry struct {
 	Storage string // its filesystem storage
 }
 
+// Option changes how Start runs the registry.
+type Option func(*config)
+
+type config struct {
+	auth string // the config's auth section
+}
+
+// WithHtpasswd makes the registry ask for an account (basic auth from an
+// htpasswd file): user with password, the only one it accepts.
+func WithHtpasswd(t testing.TB, user, password string) Option {
+	return func(c *config) {
+		hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(t.TempDir(), "htpasswd")
+		if err := os.WriteFile(file, []byte(user+":"+string(hash)+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c.auth = fmt.Sprintf("auth:\n  htpasswd:\n    realm: registrytest\n    path: %s\n", file)
+	}
+}
+
 // Start runs Debian's docker-registry on a free loopback port, with
 // storage of the test's own, until the test ends.
-func Start(t *testing.T) Registry {
+func Start(t testing.TB, opts ...Option) Registry {
 	t.Helper()
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
 	if _, err := exec.LookPath("docker-registry"); err != nil {
 		t.Fatal("docker-registry is not installed: scripts/test.sh installs it (Debian package docker-registry)")
 	}
@@ -49,7 +77,7 @@ storage:
     rootdirectory: %s
 http:
   addr: %s
-`, reg.Storage, reg.Host)), 0o644); err != nil {
+%s`, reg.Storage, reg.Host, cfg.auth)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command("docker-registry", "serve", config)
@@ -80,7 +108,7 @@ http:
 }
 
 // freeLoopbackAddr returns a loopback address with a port nothing listens on.
-func freeLoopbackAddr(t *testing.T) string {
+func freeLoopbackAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -91,7 +119,7 @@ func freeLoopbackAddr(t *testing.T) string {
 }
 
 // Image makes a one-layer image of rootfs (an uncompressed tar).
-func Image(t *testing.T, rootfs []byte) v1.Image {
+func Image(t testing.TB, rootfs []byte) v1.Image {
 	t.Helper()
 	base, err := mutate.ConfigFile(empty.Image, &v1.ConfigFile{
 		OS:           "linux",
@@ -115,7 +143,7 @@ func Image(t *testing.T, rootfs []byte) v1.Image {
 }
 
 // Push uploads img as ref and returns its manifest digest.
-func Push(t *testing.T, img v1.Image, ref string) digest.Digest {
+func Push(t testing.TB, img v1.Image, ref string) digest.Digest {
 	t.Helper()
 	r, err := name.ParseReference(ref, name.Insecure)
 	if err != nil {
