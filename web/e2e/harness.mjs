@@ -371,7 +371,8 @@ let shots = 0;
  */
 export async function screenshot(page, name, { readme } = {}) {
   const focused = await page.evaluateHandle(() => document.activeElement);
-  for (const b of await page.getByRole('button', { name: 'Dismiss' }).all()) await b.click().catch(() => {});
+  // (Not under a modal dialog: nobody can click there, so briefly.)
+  for (const b of await page.getByRole('button', { name: 'Dismiss' }).all()) await b.click({ timeout: 2_000 }).catch(() => {});
   await page.getByRole('button', { name: 'Dismiss' }).first().waitFor({ state: 'detached', timeout: 5_000 }).catch(() => {});
   await focused.evaluate((el) => el?.focus?.()).catch(() => {}); // the terminal keeps the keyboard
   const file = path.join(artifacts, `${String(++shots).padStart(2, '0')}-${name}.png`);
