@@ -10,19 +10,8 @@
 #
 #   sudo scripts/bench-push.sh [-n RUNS] [--install]
 set -euo pipefail
-cd "$(dirname "$0")/.."
-runs=10
-install=false
-while [ $# -gt 0 ]; do
-	case $1 in
-		-n) runs=$2; shift 2 ;;
-		--install) install=true; shift ;;
-		*) echo "usage: $0 [-n RUNS] [--install]" >&2; exit 2 ;;
-	esac
-done
-if $install; then
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io podman docker-registry
-fi
+source "$(dirname "$0")/bench-lib.sh"
+bench_options 10 "docker.io podman docker-registry" "$@"
 
 work=$(mktemp -d)
 engines=(skiff)

@@ -10,19 +10,8 @@
 #
 #   sudo scripts/bench-run.sh [-n RUNS] [--install]
 set -euo pipefail
-cd "$(dirname "$0")/.."
-runs=20
-install=false
-while [ $# -gt 0 ]; do
-	case $1 in
-		-n) runs=$2; shift 2 ;;
-		--install) install=true; shift ;;
-		*) echo "usage: $0 [-n RUNS] [--install]" >&2; exit 2 ;;
-	esac
-done
-if $install; then
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io podman crun busybox-static
-fi
+source "$(dirname "$0")/bench-lib.sh"
+bench_options 20 "docker.io podman crun busybox-static" "$@"
 
 work=$(mktemp -d)
 cleanup() {

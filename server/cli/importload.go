@@ -270,6 +270,14 @@ func (f *pendingFile) cleanup() {
 // "status" lines prefixed by their "id", progress updates skipped. An
 // "errorDetail" message ends the stream as an error.
 func printJSONMessages(stream io.Reader, out io.Writer) error {
+	return eachJSONMessage(stream, func(msg jsonstream.Message) error {
+		return printJSONMessage(out, msg)
+	})
+}
+
+// eachJSONMessage calls fn with each message of a daemon's JSON message
+// stream until its end; an "errorDetail" message ends it as that error.
+func eachJSONMessage(stream io.Reader, fn func(jsonstream.Message) error) error {
 	decoder := json.NewDecoder(stream)
 	for {
 		var msg jsonstream.Message
@@ -283,7 +291,7 @@ func printJSONMessages(stream io.Reader, out io.Writer) error {
 		if msg.Error != nil {
 			return msg.Error
 		}
-		if err := printJSONMessage(out, msg); err != nil {
+		if err := fn(msg); err != nil {
 			return err
 		}
 	}

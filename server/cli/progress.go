@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -19,24 +17,12 @@ func (cc *cliContext) printProgress(stream io.Reader, out io.Writer) error {
 		return printJSONMessages(stream, out)
 	}
 	bars := &progressBars{out: out, width: cc.consoleSize()[1], lines: map[string]int{}}
-	decoder := json.NewDecoder(stream)
-	for {
-		var msg jsonstream.Message
-		err := decoder.Decode(&msg)
-		if errors.Is(err, io.EOF) {
-			return nil
+	return eachJSONMessage(stream, func(msg jsonstream.Message) error {
+		if msg.Aux == nil {
+			bars.show(msg)
 		}
-		if err != nil {
-			return fmt.Errorf("reading the daemon's progress stream: %w", err)
-		}
-		if msg.Error != nil {
-			return msg.Error
-		}
-		if msg.Aux != nil {
-			continue
-		}
-		bars.show(msg)
-	}
+		return nil
+	})
 }
 
 // progressBars keeps each layer's line where it was first printed, as
