@@ -70,3 +70,24 @@ func notFound(msg string) error { return errdefs.ErrNotFound.WithMessage(msg) }
 
 // hostPlatform is the platform pulled when Options.Platform is nil.
 func hostPlatform() v1.Platform { return v1.Platform{OS: "linux", Architecture: runtime.GOARCH} }
+
+// accountRefused gives a registry's refusal of the account a push used
+// (401 or 403) the unauthenticated class: the API answers 401, and the
+// docker CLI then asks to log in, as with Docker.
+func accountRefused(err error) error {
+	var terr *transport.Error
+	if errors.As(err, &terr) && (terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden) {
+		return classed{err, errdefs.ErrUnauthenticated}
+	}
+	return err
+}
+
+// classed gives an error an errdefs class, for the API's status code,
+// without the class's name in its message.
+type classed struct {
+	error
+	class error
+}
+
+func (c classed) Unwrap() error        { return c.error }
+func (c classed) Is(target error) bool { return errors.Is(c.class, target) }

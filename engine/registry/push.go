@@ -91,11 +91,11 @@ func Push(ctx context.Context, store *image.Service, ref string, opts PushOption
 	}
 	p, err := newPusher(ctx, store, tagged, layers, opts)
 	if err != nil {
-		return PushResult{}, fmt.Errorf("push %s: %w", reference.FamiliarString(tagged), err)
+		return PushResult{}, accountRefused(fmt.Errorf("push %s: %w", reference.FamiliarString(tagged), err))
 	}
 	res, err := p.push(ctx, config, layers)
 	if err != nil {
-		return PushResult{}, fmt.Errorf("push %s: %w", reference.FamiliarString(tagged), err)
+		return PushResult{}, accountRefused(fmt.Errorf("push %s: %w", reference.FamiliarString(tagged), err))
 	}
 	return res, nil
 }

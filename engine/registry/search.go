@@ -220,15 +220,6 @@ func catalogError(host string, err error) error {
 	return err
 }
 
-// classed gives an error an errdefs class, for the API's status code,
-// without the class's name in its message.
-type classed struct {
-	error
-	class error
-}
-
-func (c classed) Unwrap() error        { return c.error }
-func (c classed) Is(target error) bool { return errors.Is(c.class, target) }
 
 func searchCredentials(find func(string) (Credentials, bool), host string) (Credentials, bool) {
 	if find == nil {

@@ -398,9 +398,8 @@ func TestPushWebsocketFails(t *testing.T) {
 		want string
 	}{
 		{"an image not here", env.reg.Host + "/test/nope:v1", http.StatusNotFound, "An image does not exist locally with the tag: " + env.reg.Host + "/test/nope"},
-		// The dashboard offers its login on these words (the engine gives
-		// the registry's refusal no class yet: no code to check).
-		{"a registry that wants an account", locked.Host + "/test/busybox:v1", 0, "authentication required"},
+		// The dashboard offers its login on this code (and these words).
+		{"a registry that wants an account", locked.Host + "/test/busybox:v1", http.StatusUnauthorized, "authentication required"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
