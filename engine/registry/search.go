@@ -220,7 +220,6 @@ func catalogError(host string, err error) error {
 	return err
 }
 
-
 func searchCredentials(find func(string) (Credentials, bool), host string) (Credentials, bool) {
 	if find == nil {
 		return Credentials{}, false
