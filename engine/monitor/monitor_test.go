@@ -410,6 +410,14 @@ func TestOOMKilled(t *testing.T) {
 	if !exit.OOMKilled || exit.Code != 137 {
 		t.Errorf("exit %+v, want OOM-killed with 137", exit)
 	}
+	// Waiters are answered before the cgroup is gone; the monitor exits
+	// only once it is.
+	c.Close()
+	select {
+	case <-c.reaped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("monitor still running after the container exited and its Client closed")
+	}
 	if dirs, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup/*", cfg.CgroupParent, cfg.ID)); len(dirs) > 0 {
 		t.Errorf("cgroup left behind: %v", dirs)
 	}
