@@ -501,12 +501,21 @@ func (cc *cliContext) monitorTTYSize(ctx context.Context, resize resizer) func()
 // container may be gone). On a third SIGINT/SIGTERM, abort — when not nil —
 // gives up the session, as docker's forced exit. It returns the function
 // that stops forwarding.
+//
+// The Go runtime takes milliseconds to subscribe to the real-time signals
+// (it enables each in turn on its signal thread) and as long to unsubscribe
+// from all of them: a third of a `run --rm true`. So only the classic
+// signals, which take little, are subscribed before proxySignals returns;
+// the real-time ones follow in the forwarding goroutine, which also
+// unsubscribes once forwarding stops, without holding up the command's end.
 func (cc *cliContext) proxySignals(ctx context.Context, api *client.Client, id string, abort func()) func() {
 	ctx = context.WithoutCancel(ctx)
 	signals := make(chan os.Signal, 128)
-	cc.notify(signals)
+	cc.notify(signals, classicSignals()...)
 	done := make(chan struct{})
 	go func() {
+		defer cc.stopNotify(signals)
+		cc.notify(signals, realtimeSignals()...)
 		terminations := 0
 		for {
 			var sig os.Signal
@@ -533,12 +542,29 @@ func (cc *cliContext) proxySignals(ctx context.Context, api *client.Client, id s
 		}
 	}()
 	var once sync.Once
-	return func() {
-		once.Do(func() {
-			cc.stopNotify(signals)
-			close(done)
-		})
+	return func() { once.Do(func() { close(done) }) }
+}
+
+// classicSignals are the signals 1 to 31 that a process can catch, and
+// realtimeSignals those from 32 to 64 (SIGRTMIN to SIGRTMAX, and the two
+// below SIGRTMIN that a C library keeps for itself): together, every signal
+// signal.Notify without a list subscribes to.
+func classicSignals() []os.Signal {
+	var sigs []os.Signal
+	for s := syscall.Signal(1); s < 32; s++ {
+		if s != unix.SIGKILL && s != unix.SIGSTOP {
+			sigs = append(sigs, s)
+		}
 	}
+	return sigs
+}
+
+func realtimeSignals() []os.Signal {
+	var sigs []os.Signal
+	for s := syscall.Signal(32); s <= 64; s++ {
+		sigs = append(sigs, s)
+	}
+	return sigs
 }
 
 // notify and stopNotify subscribe to signals through the context's hooks.

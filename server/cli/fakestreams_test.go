@@ -156,10 +156,16 @@ func newFakeSignals() *fakeSignals {
 	return &fakeSignals{subscribers: map[chan<- os.Signal][]os.Signal{}}
 }
 
+// notify adds sig to c's subscription, as signal.Notify does; no signal
+// at all subscribes c to every one.
 func (f *fakeSignals) notify(c chan<- os.Signal, sig ...os.Signal) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.subscribers[c] = sig
+	if prior, ok := f.subscribers[c]; ok && (len(prior) == 0 || len(sig) == 0) {
+		f.subscribers[c] = nil // every signal
+		return
+	}
+	f.subscribers[c] = append(f.subscribers[c], sig...)
 }
 
 func (f *fakeSignals) stop(c chan<- os.Signal) {
