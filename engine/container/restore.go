@@ -56,6 +56,9 @@ func (s *Service) Restore(ctx context.Context) error {
 	if err := s.sweepVeths(veths); err != nil {
 		s.log.Warn("remove the veths of containers gone while the daemon was away", "err", err)
 	}
+	if err := s.sweepStateDirs(list); err != nil {
+		s.log.Warn("remove the files of removed containers", "err", err)
+	}
 	for _, c := range toStart {
 		if err := s.Start(ctx, c.ID); err != nil && !errdefs.IsNotModified(err) {
 			s.log.Warn("restart container after daemon start", "container", c.ID, "err", err)
@@ -73,6 +76,42 @@ func (s *Service) Restore(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// sweepStateDirs removes the directories of containers that are not in
+// list: a daemon stopped in the middle of a removal leaves one, the
+// container's record gone.
+func (s *Service) sweepStateDirs(list []*Container) error {
+	known := make(map[string]bool, len(list))
+	for _, c := range list {
+		known[c.ID] = true
+	}
+	entries, err := os.ReadDir(s.root)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.IsDir() && isContainerID(e.Name()) && !known[e.Name()] {
+			if err := os.RemoveAll(filepath.Join(s.root, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// isContainerID reports whether name has a container ID's form: 64
+// lower-case hex digits.
+func isContainerID(name string) bool {
+	if len(name) != 64 {
+		return false
+	}
+	for _, r := range name {
+		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // restartsWithDaemon applies Docker's rules to a stopped container at

@@ -1,10 +1,16 @@
 package container
 
 import (
+	"context"
+	"database/sql"
+	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
+
+	containertypes "github.com/moby/moby/api/types/container"
 
 	"github.com/skiff-dev/skiff/engine/testimage"
 )
@@ -47,5 +53,40 @@ func TestIsContainerInitChecksTheStartTime(t *testing.T) {
 	}
 	if isContainerInit(cmd.Process.Pid, c) {
 		t.Errorf("a zombie is taken for a live init")
+	}
+}
+
+// A daemon stopped between a removal's record and its files leaves the
+// container's directory behind: the next start removes it, and nothing
+// else in the containers' directory.
+func TestRestoreRemovesTheFilesOfRemovedContainers(t *testing.T) {
+	e := newTestEnv(t)
+	ctx := context.Background()
+	kept := e.create(t, &containertypes.Config{Cmd: []string{"true"}}, nil)
+	removed := e.create(t, &containertypes.Config{Cmd: []string{"true"}}, nil)
+	removedDir := e.stateDir(removed.ID)
+	// What the removal had done when the daemon stopped: the record gone,
+	// the files not yet.
+	if err := e.db.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM containers WHERE id = ?`, removed.ID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(e.Service.root, "not-a-container")
+	if err := os.Mkdir(other, 0o700); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := e.Restore(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(removedDir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the removed container's directory is still there: %v", err)
+	}
+	for _, dir := range []string{e.stateDir(kept.ID), other} {
+		if _, err := os.Stat(dir); err != nil {
+			t.Errorf("%s: %v", dir, err)
+		}
 	}
 }
