@@ -43,7 +43,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-go build -o "$work/skiff" .
+CGO_ENABLED=0 go build -o "$work/skiff" .
 scripts/busybox-rootfs.sh "$work/busybox.tar" >/dev/null
 # unshare -n: the daemon's namespace, with loopback up; ab runs in it too.
 unshare -n sh -c 'ip link set lo up; exec "$0" serve --data-root "$1" --socket "$2" --listen ""' \

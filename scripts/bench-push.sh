@@ -36,7 +36,7 @@ find /usr/lib/x86_64-linux-gnu /usr/share -xdev -type f -printf '%s %P\t%h/%f\n'
 tar -cf "$work/layer.tar" --files-from="$work/files" 2>/dev/null
 echo "layer: $(du -m "$work/layer.tar" | cut -f1) MB in $(wc -l <"$work/files") files" >&2
 
-go build -o "$work/skiff" .
+CGO_ENABLED=0 go build -o "$work/skiff" .
 "$work/skiff" serve --data-root "$work/root" --socket "$work/skiff.sock" --listen "" 2>"$work/daemon.log" &
 daemon=$!
 for _ in $(seq 50); do [ -S "$work/skiff.sock" ] && break; sleep 0.1; done

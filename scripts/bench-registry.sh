@@ -40,7 +40,7 @@ registry=$!
 for _ in $(seq 50); do curl -sf "http://$host/v2/" >/dev/null && break; sleep 0.1; done
 image=$host/bench/usrlib:v1
 
-go build -o "$work/skiff" .
+CGO_ENABLED=0 go build -o "$work/skiff" .
 "$work/skiff" serve --data-root "$work/root" --socket "$work/skiff.sock" --listen "" 2>"$work/daemon.log" &
 daemon=$!
 for _ in $(seq 50); do [ -S "$work/skiff.sock" ] && break; sleep 0.1; done

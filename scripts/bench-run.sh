@@ -20,7 +20,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-go build -o "$work/skiff" .
+CGO_ENABLED=0 go build -o "$work/skiff" .
 scripts/busybox-rootfs.sh "$work/busybox.tar" >/dev/null
 "$work/skiff" serve --data-root "$work/root" --socket "$work/skiff.sock" --listen "" 2>"$work/daemon.log" &
 daemon=$!

@@ -19,6 +19,8 @@ import (
 	"github.com/moby/moby/api/types/system"
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
+
+	"github.com/skiff-dev/skiff/server/wire"
 )
 
 type systemOptions struct {
@@ -101,7 +103,7 @@ func newClientVersion(version, apiVersion string) clientVersion {
 	v := clientVersion{
 		Version:           version,
 		APIVersion:        apiVersion,
-		DefaultAPIVersion: client.MaxAPIVersion,
+		DefaultAPIVersion: wire.APIVersion,
 		GoVersion:         runtime.Version(),
 		Os:                runtime.GOOS,
 		Arch:              runtime.GOARCH,

@@ -9,7 +9,7 @@ import (
 
 	"github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/api/types/system"
-	"github.com/moby/moby/client"
+	"github.com/skiff-dev/skiff/server/wire"
 )
 
 func sampleServerVersion() system.VersionResponse {
@@ -53,7 +53,7 @@ func TestVersion(t *testing.T) {
 	res := d.cli().run(t, "version")
 
 	res.expectSuccess(t)
-	want := clientVersionLines("1.50 (downgraded from "+client.MaxAPIVersion+")") + `
+	want := clientVersionLines(wire.APIVersion) + `
 Server: Skiff Engine
  Engine:
   Version:          0.1.0
@@ -107,7 +107,7 @@ func TestVersionWithUnreachableDaemonPrintsTheClientPart(t *testing.T) {
 	res := cli.run(t, "version")
 
 	res.expectExit(t, 1, "Cannot connect to the skiff daemon at unix:///nonexistent/skiff.sock. Is the skiff daemon running?\n")
-	expectOutput(t, res.stdout, clientVersionLines(client.MaxAPIVersion))
+	expectOutput(t, res.stdout, clientVersionLines(wire.APIVersion))
 }
 
 func TestVersionFormat(t *testing.T) {

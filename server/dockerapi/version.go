@@ -6,13 +6,15 @@ import (
 	"strings"
 
 	"github.com/containerd/errdefs"
+
+	"github.com/skiff-dev/skiff/server/wire"
 )
 
 // The Docker Engine API versions skiff speaks. 1.50 is the docker 28 CLI's
 // own; clients below 1.44 (docker 29.0–29.2 refuse those) are still served
 // down to 1.24, the floor moby keeps.
 const (
-	MaxAPIVersion = "1.50"
+	MaxAPIVersion = wire.APIVersion
 	MinAPIVersion = "1.24"
 )
 

@@ -91,7 +91,11 @@ export async function waitFor(what, cond, timeoutMs = 30_000) {
 /** Builds the skiff binary, with web/dist as it is in the tree (run `npm run build` first). */
 export async function buildSkiff(dir) {
   const bin = path.join(dir, 'skiff');
-  await run('go', ['build', '-buildvcs=false', '-o', bin, '.'], { cwd: repoRoot, maxBuffer: 16 << 20 });
+  await run('go', ['build', '-buildvcs=false', '-o', bin, '.'], {
+    cwd: repoRoot,
+    env: { ...process.env, CGO_ENABLED: '0' }, // as the README builds it
+    maxBuffer: 16 << 20,
+  });
   return bin;
 }
 
