@@ -36,7 +36,7 @@ func (cc *cliContext) daemon() (*client.Client, error) {
 	opts := []client.Opt{
 		client.WithHost(cc.host),
 		client.WithUserAgent(cc.userAgent()),
-		client.WithVersion(version),
+		client.WithAPIVersion(version),
 	}
 	if header := cc.authHeader(); header != "" {
 		opts = append(opts, client.WithHTTPHeaders(map[string]string{"Authorization": header}))

@@ -1,12 +1,10 @@
 package dockerapi
 
 import (
-	"fmt"
 	"net/http"
 	"runtime"
 	"time"
 
-	"github.com/containerd/errdefs"
 	"github.com/labstack/echo/v4"
 	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/api/types/system"
@@ -100,10 +98,4 @@ func (r *systemRoutes) info(c echo.Context) error {
 	resp.IndexServerAddress = indexServerAddress
 	resp.RegistryConfig = registryServiceConfig(r.b.RegistryConfig())
 	return WriteJSON(c, http.StatusOK, resp)
-}
-
-func notImplemented(what string) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		return errdefs.ErrNotImplemented.WithMessage(fmt.Sprintf("%s is not supported by this skiff daemon yet", what))
-	}
 }

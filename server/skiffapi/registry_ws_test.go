@@ -102,15 +102,6 @@ func statuses(msgs []progressMsg) []string {
 	return out
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 func TestPullWebsocket(t *testing.T) {
 	env := newRegEnv(t)
 	img := registrytest.Image(t, testimage.Rootfs(t))
