@@ -30,7 +30,7 @@ func (r *imageRoutes) pull(c echo.Context) error {
 	case reference.NamedTagged:
 		tagOrDigest = ref.Tag()
 	}
-	creds, err := requestCredentials(c)
+	creds, err := requestCredentials(c, reference.Domain(named))
 	if err != nil {
 		return err
 	}

@@ -21,7 +21,7 @@ func (r *imageRoutes) push(c echo.Context, name string) error {
 	if err != nil {
 		return errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid reference %q: %v", name, err))
 	}
-	creds, err := requestCredentials(c)
+	creds, err := requestCredentials(c, reference.Domain(named))
 	if err != nil {
 		return err
 	}

@@ -32,9 +32,10 @@ func credentials(ac registrytypes.AuthConfig) registry.Credentials {
 }
 
 // requestCredentials is the account of the X-Registry-Auth header, for
-// its server only (the registry of the pull or push when it names none).
-// Nil when the header has none: the daemon's stored accounts apply.
-func requestCredentials(c echo.Context) (func(host string) (registry.Credentials, bool), error) {
+// its server only: the one it names, else registry, the pull's or push's
+// own (not a mirror's). Nil when the header has none: the daemon's stored
+// accounts apply.
+func requestCredentials(c echo.Context, registryHost string) (func(host string) (registry.Credentials, bool), error) {
 	header := c.Request().Header.Get("X-Registry-Auth")
 	if header == "" {
 		return nil, nil
@@ -55,9 +56,13 @@ func requestCredentials(c echo.Context) (func(host string) (registry.Credentials
 	if creds.Empty() {
 		return nil, nil
 	}
-	server := ac.ServerAddress
+	owner := registryHost
+	if ac.ServerAddress != "" {
+		owner = ac.ServerAddress
+	}
+	owner = registry.NormalizeHost(owner)
 	return func(host string) (registry.Credentials, bool) {
-		if server != "" && registry.NormalizeHost(server) != host {
+		if host != owner {
 			return registry.Credentials{}, false
 		}
 		return creds, true

@@ -16,6 +16,7 @@ func TestRequestCredentials(t *testing.T) {
 	alice := registry.Credentials{Username: "alice", Password: "pw"}
 	for _, tc := range []struct {
 		name, header, host string
+		registry           string // the pull's or push's; 127.0.0.1:5000 when empty
 		want               registry.Credentials
 		found, bad         bool
 	}{
@@ -23,7 +24,10 @@ func TestRequestCredentials(t *testing.T) {
 		{name: "anonymous, as docker pull sends it", header: "e30=", host: "127.0.0.1:5000"},
 		{name: "account for its server", header: b64([]byte(`{"username":"alice","password":"pw","serveraddress":"127.0.0.1:5000"}`)), host: "127.0.0.1:5000", want: alice, found: true},
 		{name: "unpadded", header: base64.RawURLEncoding.EncodeToString([]byte(`{"username":"alice","password":"pw"}`)), host: "127.0.0.1:5000", want: alice, found: true},
-		{name: "auth field of config.json", header: b64([]byte(`{"auth":"` + base64.StdEncoding.EncodeToString([]byte("alice:pw")) + `"}`)), host: "x.example", want: alice, found: true},
+		{name: "auth field of config.json", header: b64([]byte(`{"auth":"` + base64.StdEncoding.EncodeToString([]byte("alice:pw")) + `"}`)), registry: "x.example", host: "x.example", want: alice, found: true},
+		// No server named: the account is the pull's registry's, not a
+		// mirror's or any other host's.
+		{name: "no server, another host", header: b64([]byte(`{"username":"alice","password":"pw"}`)), registry: "docker.io", host: "mirror.example"},
 		{name: "Docker Hub's v1 address", header: b64([]byte(`{"username":"alice","password":"pw","serveraddress":"https://index.docker.io/v1/"}`)), host: "docker.io", want: alice, found: true},
 		{name: "another server's account", header: b64([]byte(`{"username":"alice","password":"pw","serveraddress":"127.0.0.1:5000"}`)), host: "127.0.0.2:5000"},
 		{name: "not base64", header: "%%%", bad: true},
@@ -34,7 +38,11 @@ func TestRequestCredentials(t *testing.T) {
 			if tc.header != "" {
 				req.Header.Set("X-Registry-Auth", tc.header)
 			}
-			lookup, err := requestCredentials(echo.New().NewContext(req, httptest.NewRecorder()))
+			reg := tc.registry
+			if reg == "" {
+				reg = "127.0.0.1:5000"
+			}
+			lookup, err := requestCredentials(echo.New().NewContext(req, httptest.NewRecorder()), reg)
 			if tc.bad {
 				if err == nil {
 					t.Fatal("accepted")

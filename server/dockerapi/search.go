@@ -2,14 +2,12 @@ package dockerapi
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/containerd/errdefs"
+	"github.com/distribution/reference"
 	"github.com/labstack/echo/v4"
 	registrytypes "github.com/moby/moby/api/types/registry"
 
@@ -31,10 +29,11 @@ func (r *imageRoutes) search(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if account, ok := searchAccount(c.Request().Header.Get(registrytypes.AuthHeader)); ok {
-		opts.Credentials = func(string) (registry.Credentials, bool) { return account, true }
+	term := c.QueryParam("term")
+	if opts.Credentials, err = requestCredentials(c, searchedRegistry(term)); err != nil {
+		return err
 	}
-	found, err := r.b.ImageSearch(c.Request().Context(), c.QueryParam("term"), opts)
+	found, err := r.b.ImageSearch(c.Request().Context(), term, opts)
 	if err != nil {
 		return err
 	}
@@ -80,27 +79,11 @@ func searchOptions(limit, rawFilters string) (registry.SearchOptions, error) {
 	return opts, nil
 }
 
-// searchAccount decodes the X-Registry-Auth header the docker CLI sends
-// with a search (base64url JSON; "e30=" when anonymous): the account it
-// holds for the registry searched, if any.
-func searchAccount(header string) (registry.Credentials, bool) {
-	if header == "" {
-		return registry.Credentials{}, false
+// searchedRegistry is the registry a search term names ("host:port/part"),
+// Docker Hub's otherwise: the one an account sent with it is for.
+func searchedRegistry(term string) string {
+	if named, err := reference.ParseNormalizedNamed(term); err == nil {
+		return reference.Domain(named)
 	}
-	data, err := base64.URLEncoding.DecodeString(header)
-	if err != nil {
-		// Some clients send it unpadded.
-		if data, err = base64.RawURLEncoding.DecodeString(strings.TrimRight(header, "=")); err != nil {
-			return registry.Credentials{}, false
-		}
-	}
-	var auth registrytypes.AuthConfig
-	if json.Unmarshal(data, &auth) != nil {
-		return registry.Credentials{}, false
-	}
-	account := registry.Credentials{
-		Username: auth.Username, Password: auth.Password,
-		IdentityToken: auth.IdentityToken, RegistryToken: auth.RegistryToken,
-	}
-	return account, account != registry.Credentials{}
+	return "docker.io"
 }

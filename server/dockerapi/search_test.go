@@ -1,7 +1,6 @@
 package dockerapi
 
 import (
-	"encoding/base64"
 	"net/netip"
 	"reflect"
 	"testing"
@@ -44,23 +43,16 @@ func TestSearchOptions(t *testing.T) {
 	}
 }
 
-func TestSearchAccount(t *testing.T) {
-	encode := func(s string) string { return base64.URLEncoding.EncodeToString([]byte(s)) }
-	tests := []struct {
-		header string
-		want   registry.Credentials
-		ok     bool
-	}{
-		{"", registry.Credentials{}, false},
-		{"e30=", registry.Credentials{}, false},
-		{encode(`{"username":"me","password":"secret","serveraddress":"127.0.0.1:5000"}`), registry.Credentials{Username: "me", Password: "secret"}, true},
-		{base64.RawURLEncoding.EncodeToString([]byte(`{"identitytoken":"tok"}`)), registry.Credentials{IdentityToken: "tok"}, true},
-		{"!!!", registry.Credentials{}, false},
-	}
-	for _, tt := range tests {
-		got, ok := searchAccount(tt.header)
-		if got != tt.want || ok != tt.ok {
-			t.Errorf("searchAccount(%q) = %+v, %v; want %+v, %v", tt.header, got, ok, tt.want, tt.ok)
+func TestSearchedRegistry(t *testing.T) {
+	for term, want := range map[string]string{
+		"busybox":                 "docker.io",
+		"someone/tools":           "docker.io",
+		"127.0.0.1:5000/bus":      "127.0.0.1:5000",
+		"registry.example/team/x": "registry.example",
+		"Not A Name":              "docker.io",
+	} {
+		if got := searchedRegistry(term); got != want {
+			t.Errorf("searchedRegistry(%q) = %q, want %q", term, got, want)
 		}
 	}
 }
