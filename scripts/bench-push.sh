@@ -20,7 +20,8 @@ registry=""
 cleanup() {
 	local e
 	for e in "${imported[@]}"; do
-		"$e" images --format '{{.Repository}}:{{.Tag}}' | grep -E '(^|/)skiff-bench-push' | xargs -r "$e" rmi -f >/dev/null 2>&1 || true
+		# The imported image and the tags each push gave it.
+		"$e" images --format '{{.Repository}}:{{.Tag}}' | grep -E '(^|/)skiff-bench-push|^127\.0\.0\.1:[0-9]+/bench/push:' | xargs -r "$e" rmi -f >/dev/null 2>&1 || true
 	done
 	[ -n "$registry" ] && kill "$registry" 2>/dev/null && wait "$registry" 2>/dev/null
 	[ -n "${daemon:-}" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
