@@ -16,6 +16,10 @@ bench_options 20 "docker.io podman crun busybox-static" "$@"
 work=$(mktemp -d)
 cleanup() {
 	[ -n "${daemon:-}" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
+	# The image this run gave the other engines (an untagged one would
+	# otherwise stay behind at every run).
+	[ -n "${imported_docker:-}" ] && docker rmi -f bb >/dev/null 2>&1
+	[ -n "${imported_podman:-}" ] && podman rmi -f bb >/dev/null 2>&1
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -70,6 +74,7 @@ result[skiff-none]=$(median_ms skiff run --rm --network none bb true)
 read -r start[skiff] stop[skiff] <<<"$(start_stop_ms skiff)"
 if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
 	docker load -q -i <(skiff save bb) >/dev/null 2>&1 || docker import "$work/busybox.tar" bb >/dev/null
+	imported_docker=1
 	result[docker]=$(median_ms docker run --rm bb true)
 	result[docker-none]=$(median_ms docker run --rm --network none bb true)
 	read -r start[docker] stop[docker] <<<"$(start_stop_ms docker)"
@@ -86,6 +91,7 @@ podman_host() {
 }
 if command -v podman >/dev/null && podman info >/dev/null 2>&1; then
 	podman import "$work/busybox.tar" bb >/dev/null
+	imported_podman=1
 	result[podman]=$(median_ms podman_host run --rm bb true)
 	result[podman-none]=$(median_ms podman_host run --rm --network none bb true)
 	read -r start[podman] stop[podman] <<<"$(start_stop_ms podman_host)"
