@@ -53,23 +53,10 @@ func (r *buildRoutes) logs(c echo.Context) error {
 
 // sendLogs follows build id into conn and closes the websocket.
 func (r *buildRoutes) sendLogs(conn *websocket.Conn, reqCtx context.Context, id string) {
-	// A hijacked request's context no longer ends with its connection: the
-	// follower stops when the client closes or goes away, as the reader
-	// notices, or when the daemon stops serving.
-	ctx, cancel := context.WithCancel(reqCtx)
+	// The follower stops when the client closes or goes away, or when the
+	// daemon stops serving.
+	ctx, cancel, awaitClose := followPeer(reqCtx, r.base(), conn)
 	defer cancel()
-	stop := context.AfterFunc(r.base(), cancel)
-	defer stop()
-	peerGone := make(chan struct{})
-	go func() {
-		defer close(peerGone)
-		defer cancel()
-		for {
-			if _, _, err := conn.NextReader(); err != nil {
-				return
-			}
-		}
-	}()
 
 	err := r.b.BuildFollow(ctx, id, func(m engine.BuildMessage) error {
 		if err := conn.SetWriteDeadline(time.Now().Add(writeWait)); err != nil {
@@ -91,11 +78,7 @@ func (r *buildRoutes) sendLogs(conn *websocket.Conn, reqCtx context.Context, id 
 	if conn.WriteControl(websocket.CloseMessage, closing, time.Now().Add(writeWait)) != nil {
 		return
 	}
-	// Wait for the client's half of the closing handshake.
-	select {
-	case <-peerGone:
-	case <-time.After(closeWait):
-	}
+	awaitClose()
 }
 
 // closeReason fits an error into a close frame, whose reason may hold 123

@@ -175,22 +175,8 @@ func (r *registryRoutes) serve(c echo.Context, work func(context.Context, *progr
 	}
 	defer conn.Close()
 
-	// A hijacked request's context no longer ends with its connection: the
-	// reader notices the client leaving.
-	ctx, cancel := context.WithCancel(req.Context())
+	ctx, cancel, awaitClose := followPeer(req.Context(), r.base(), conn)
 	defer cancel()
-	stop := context.AfterFunc(r.base(), cancel)
-	defer stop()
-	peerGone := make(chan struct{})
-	go func() {
-		defer close(peerGone)
-		defer cancel()
-		for {
-			if _, _, err := conn.NextReader(); err != nil {
-				return
-			}
-		}
-	}()
 
 	s := &progressSocket{conn: conn, cancel: cancel, last: map[string]sent{}}
 	err = work(ctx, s)
@@ -207,11 +193,7 @@ func (r *registryRoutes) serve(c echo.Context, work func(context.Context, *progr
 	default:
 		s.close(websocket.CloseNormalClosure, "")
 	}
-	// Wait for the client's half of the closing handshake.
-	select {
-	case <-peerGone:
-	case <-time.After(closeWait):
-	}
+	awaitClose()
 	return nil
 }
 
