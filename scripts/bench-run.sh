@@ -33,14 +33,15 @@ skiff() { "$work/skiff" -H "unix://$work/skiff.sock" "$@"; }
 skiff import "$work/busybox.tar" bb >/dev/null
 
 # median_ms CMD...: runs CMD $runs times (after one warm-up) and prints the
-# median wall time in milliseconds.
+# median wall time in milliseconds; "failed" if a run fails (a failure's
+# time says nothing).
 median_ms() {
-	"$@" >/dev/null 2>&1
+	"$@" >/dev/null 2>&1 || { echo failed; return; }
 	local times=()
 	for _ in $(seq "$runs"); do
 		local start end
 		start=$(date +%s%N)
-		"$@" >/dev/null 2>&1
+		"$@" >/dev/null 2>&1 || { echo failed; return; }
 		end=$(date +%s%N)
 		times+=($(( (end - start) / 1000 )))
 	done
@@ -53,7 +54,11 @@ median_ms() {
 start_stop_ms() {
 	local engine=$1 id starts=() stops=() t0 t1 t2
 	id=$("$engine" create bb sleep 1000)
-	"$engine" start "$id" >/dev/null && "$engine" stop -t 0 "$id" >/dev/null # warm-up
+	if ! { "$engine" start "$id" && "$engine" stop -t 0 "$id"; } >/dev/null 2>&1; then # warm-up
+		"$engine" rm -f "$id" >/dev/null 2>&1
+		echo "failed failed"
+		return
+	fi
 	for _ in $(seq "$runs"); do
 		t0=$(date +%s%N)
 		"$engine" start "$id" >/dev/null
@@ -79,22 +84,18 @@ if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
 	result[docker-none]=$(median_ms docker run --rm --network none bb true)
 	read -r start[docker] stop[docker] <<<"$(start_stop_ms docker)"
 fi
-# Podman's default nofile limit is above what a process may raise it to on
-# some machines (setrlimit fails with EPERM): its containers get the host's.
-podman_host() {
-	local cmd=$1
-	shift
-	case $cmd in
-		run | create) podman "$cmd" --ulimit host "$@" ;;
-		*) podman "$cmd" "$@" ;;
-	esac
-}
 if command -v podman >/dev/null && podman info >/dev/null 2>&1; then
-	podman import "$work/busybox.tar" bb >/dev/null
+	podman import -q "$work/busybox.tar" bb >/dev/null
 	imported_podman=1
-	result[podman]=$(median_ms podman_host run --rm bb true)
-	result[podman-none]=$(median_ms podman_host run --rm --network none bb true)
-	read -r start[podman] stop[podman] <<<"$(start_stop_ms podman_host)"
+fi
+# Timed only where podman can run a container at all (on some machines its
+# rlimits or cgroup mode make every run fail, which would time failures).
+if [ -n "${imported_podman:-}" ] && ! podman run --rm bb true >"$work/podman.err" 2>&1; then
+	echo "podman cannot run containers here: $(tail -1 "$work/podman.err")" >&2
+elif [ -n "${imported_podman:-}" ]; then
+	result[podman]=$(median_ms podman run --rm bb true)
+	result[podman-none]=$(median_ms podman run --rm --network none bb true)
+	read -r start[podman] stop[podman] <<<"$(start_stop_ms podman)"
 fi
 if command -v crun >/dev/null; then
 	# A bundle of the same rootfs with crun's default spec (new network
@@ -115,16 +116,19 @@ if command -v crun >/dev/null; then
 		median_ms crun_run')
 fi
 
+# ratio A B: A/B to two places, "-" when A is not a time (a failed run).
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a !~ /^[0-9.]+$/) print "-"; else printf "%.2f", a/b }'; }
+
 printf '%-14s %10s %16s\n' "run --rm true" "median ms" "× skiff's time"
 for k in skiff skiff-none docker docker-none podman podman-none crun-none; do
 	[ -n "${result[$k]:-}" ] || continue
 	base=${result[skiff]}
 	[[ $k == *-none ]] && base=${result[skiff-none]}
-	printf '%-14s %10s %16s\n' "$k" "${result[$k]}" "$(awk -v a="${result[$k]}" -v b="$base" 'BEGIN {printf "%.2f", a/b}')"
+	printf '%-14s %10s %16s\n' "$k" "${result[$k]}" "$(ratio "${result[$k]}" "$base")"
 done
 # The default bridge's cost: the same run with and without it, per engine.
 for k in skiff docker podman; do
-	[ -n "${result[$k]:-}" ] && [ -n "${result[$k-none]:-}" ] || continue
+	[[ ${result[$k]:-} =~ ^[0-9.]+$ && ${result[$k-none]:-} =~ ^[0-9.]+$ ]] || continue
 	printf '%-14s %10s\n' "$k bridge cost" "$(awk -v a="${result[$k]}" -v b="${result[$k-none]}" 'BEGIN {printf "%.1f", a-b}')"
 done
 [ -n "${result[docker]:-}" ] || echo "(docker: no running daemon here; podman likewise unless shown)"
@@ -133,6 +137,5 @@ printf '%-14s %10s %16s %10s %16s\n' "" "start ms" "× skiff's time" "stop -t 0"
 for k in skiff docker podman; do
 	[ -n "${start[$k]:-}" ] || continue
 	printf '%-14s %10s %16s %10s %16s\n' "$k" "${start[$k]}" \
-		"$(awk -v a="${start[$k]}" -v b="${start[skiff]}" 'BEGIN {printf "%.2f", a/b}')" "${stop[$k]}" \
-		"$(awk -v a="${stop[$k]}" -v b="${stop[skiff]}" 'BEGIN {printf "%.2f", a/b}')"
+		"$(ratio "${start[$k]}" "${start[skiff]}")" "${stop[$k]}" "$(ratio "${stop[$k]}" "${stop[skiff]}")"
 done
