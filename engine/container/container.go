@@ -124,9 +124,6 @@ type Service struct {
 type liveContainer struct {
 	client *monitor.Client
 	exited chan struct{} // closed when the container's process exits
-	// attached, when not nil, is closed once the attaches waiting for the
-	// start are connected: the client is not closed before.
-	attached chan struct{}
 }
 
 // Config is what New needs.

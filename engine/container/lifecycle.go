@@ -97,14 +97,8 @@ func (s *Service) startLocked(ctx context.Context, c *Container) error {
 		s.disconnect(c)
 		return err
 	}
-	// The attaches waiting for the start connect beside the answer to it
-	// (a millisecond sooner for run) and the watch of the exit; the watch
-	// keeps the client until they are connected.
-	live := &liveContainer{client: client, exited: make(chan struct{}), attached: make(chan struct{})}
-	go func() { // ends once each pending attach is connected or failed
-		defer close(live.attached)
-		s.connectPending(context.WithoutCancel(ctx), c.ID, client)
-	}()
+	s.connectPending(ctx, c.ID, client)
+	live := &liveContainer{client: client, exited: make(chan struct{})}
 	s.mu.Lock()
 	s.live[c.ID] = live
 	s.mu.Unlock()
@@ -132,9 +126,6 @@ func (s *Service) watch(id string, live *liveContainer) {
 	exit, err := live.client.Wait(context.Background())
 	if err != nil {
 		exit = s.monitorLost(id, live, err)
-	}
-	if live.attached != nil {
-		<-live.attached // the pending attaches need the client
 	}
 	live.client.Close()
 	restart, delay, c := s.recordExit(id, live, exit)
