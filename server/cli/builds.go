@@ -61,18 +61,12 @@ func runBuilds(ctx context.Context, cc *cliContext, opts buildsOptions) error {
 	if err := cc.getJSON(ctx, buildsPath, &list); err != nil {
 		return err
 	}
-	format := buildsTableFormat
-	switch {
-	case opts.quiet:
-		format = "{{.ID}}"
-	case opts.format != "" && opts.format != tableFormat:
-		format = opts.format
-	}
+	format := listFormat(opts.quiet, opts.format, "{{.ID}}", buildsTableFormat)
 	rows := make([]*buildRow, len(list))
 	for i, b := range list {
 		rows[i] = &buildRow{b: b, trunc: !opts.noTrunc, now: cc.now()}
 	}
-	return writeRows(cc.stdout, parseOutputFormat(format), buildsHeaders, rows)
+	return writeRows(cc.stdout, format, buildsHeaders, rows)
 }
 
 // buildRow is one line of `skiff builds`; its methods are the fields

@@ -24,6 +24,18 @@ type outputFormat struct {
 	table    bool
 }
 
+// listFormat is the format of a list command: quietFormat with -q, the
+// user's --format unless it is "" or a bare "table", else table.
+func listFormat(quiet bool, custom, quietFormat, table string) outputFormat {
+	switch {
+	case quiet:
+		return parseOutputFormat(quietFormat)
+	case custom != "" && custom != tableFormat:
+		return parseOutputFormat(custom)
+	}
+	return parseOutputFormat(table)
+}
+
 // parseOutputFormat parses a complete format; callers substitute their
 // default for "" and for a bare "table" first.
 func parseOutputFormat(format string) outputFormat {

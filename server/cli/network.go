@@ -137,13 +137,7 @@ var networkHeaders = labelHeaders{
 
 // runNetworkLs lists networks in natural order of their names, as docker.
 func runNetworkLs(ctx context.Context, cc *cliContext, opts networkLsOptions) error {
-	format := parseOutputFormat(networkTableFormat)
-	switch {
-	case opts.quiet:
-		format = parseOutputFormat("{{.ID}}")
-	case opts.format != "" && opts.format != tableFormat:
-		format = parseOutputFormat(opts.format)
-	}
+	format := listFormat(opts.quiet, opts.format, "{{.ID}}", networkTableFormat)
 	api, err := cc.daemon()
 	if err != nil {
 		return err
@@ -183,18 +177,7 @@ func (r *networkRow) IPv6() string      { return fmt.Sprint(r.n.EnableIPv6) }
 func (r *networkRow) Internal() string  { return fmt.Sprint(r.n.Internal) }
 func (r *networkRow) CreatedAt() string { return r.n.Created.String() }
 
-func (r *networkRow) Labels() string {
-	keys := make([]string, 0, len(r.n.Labels))
-	for key := range r.n.Labels {
-		keys = append(keys, key)
-	}
-	sort.Strings(keys)
-	pairs := make([]string, len(keys))
-	for i, key := range keys {
-		pairs[i] = key + "=" + r.n.Labels[key]
-	}
-	return strings.Join(pairs, ",")
-}
+func (r *networkRow) Labels() string { return joinLabels(r.n.Labels) }
 
 func (r *networkRow) Label(name string) string { return r.n.Labels[name] }
 

@@ -217,15 +217,19 @@ func (r *psRow) Size() string {
 }
 
 // Labels lists key=value pairs, sorted by key.
-func (r *psRow) Labels() string {
-	keys := make([]string, 0, len(r.c.Labels))
-	for key := range r.c.Labels {
+func (r *psRow) Labels() string { return joinLabels(r.c.Labels) }
+
+// joinLabels is the LABELS column of docker's lists: key=value pairs,
+// sorted by key, joined by commas.
+func joinLabels(labels map[string]string) string {
+	keys := make([]string, 0, len(labels))
+	for key := range labels {
 		keys = append(keys, key)
 	}
 	sort.Strings(keys)
 	pairs := make([]string, len(keys))
 	for i, key := range keys {
-		pairs[i] = key + "=" + r.c.Labels[key]
+		pairs[i] = key + "=" + labels[key]
 	}
 	return strings.Join(pairs, ",")
 }

@@ -115,13 +115,7 @@ var volumeHeaders = labelHeaders{
 
 // runVolumeLs lists volumes in natural order of their names.
 func runVolumeLs(ctx context.Context, cc *cliContext, opts volumeLsOptions) error {
-	format := parseOutputFormat(volumeTableFormat)
-	switch {
-	case opts.quiet:
-		format = parseOutputFormat("{{.Name}}")
-	case opts.format != "" && opts.format != tableFormat:
-		format = parseOutputFormat(opts.format)
-	}
+	format := listFormat(opts.quiet, opts.format, "{{.Name}}", volumeTableFormat)
 	api, err := cc.daemon()
 	if err != nil {
 		return err
@@ -148,18 +142,7 @@ func (r *volumeRow) Scope() string      { return r.v.Scope }
 func (r *volumeRow) Mountpoint() string { return r.v.Mountpoint }
 func (r *volumeRow) CreatedAt() string  { return r.v.CreatedAt }
 
-func (r *volumeRow) Labels() string {
-	keys := make([]string, 0, len(r.v.Labels))
-	for key := range r.v.Labels {
-		keys = append(keys, key)
-	}
-	sort.Strings(keys)
-	pairs := make([]string, len(keys))
-	for i, key := range keys {
-		pairs[i] = key + "=" + r.v.Labels[key]
-	}
-	return strings.Join(pairs, ",")
-}
+func (r *volumeRow) Labels() string { return joinLabels(r.v.Labels) }
 
 func (r *volumeRow) Label(name string) string { return r.v.Labels[name] }
 
