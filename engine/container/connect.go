@@ -19,14 +19,11 @@ import (
 // once (eth1, or the first free ethN; eth0 with the default route when it
 // has none), a stopped one at its next start.
 func (s *Service) Connect(ctx context.Context, ref, networkRef string, aliases []string) error {
-	c, err := s.get(ctx, ref)
+	c, unlock, err := s.getLocked(ctx, ref)
 	if err != nil {
 		return err
 	}
-	defer s.lock(c.ID)()
-	if c, err = s.get(ctx, c.ID); err != nil {
-		return err
-	}
+	defer unlock()
 	if err := sharesNamespace(c); err != nil {
 		return err
 	}
@@ -93,14 +90,11 @@ func freeIfName(eps []*NetworkState) string {
 // docker network disconnect does: a running container loses its interface
 // there at once; the address goes back to the network.
 func (s *Service) Disconnect(ctx context.Context, ref, networkRef string) error {
-	c, err := s.get(ctx, ref)
+	c, unlock, err := s.getLocked(ctx, ref)
 	if err != nil {
 		return err
 	}
-	defer s.lock(c.ID)()
-	if c, err = s.get(ctx, c.ID); err != nil {
-		return err
-	}
+	defer unlock()
 	br, err := s.userNetwork(ctx, networkRef)
 	if err != nil {
 		return err

@@ -177,6 +177,21 @@ func (s *Service) lock(id string) func() {
 	return l.Unlock
 }
 
+// getLocked finds the container ref names and takes its lock, reading it
+// again under the lock: it may have changed while the lock was awaited.
+// The caller calls unlock.
+func (s *Service) getLocked(ctx context.Context, ref string) (c *Container, unlock func(), err error) {
+	if c, err = s.get(ctx, ref); err != nil {
+		return nil, nil, err
+	}
+	unlock = s.lock(c.ID)
+	if c, err = s.get(ctx, c.ID); err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return c, unlock, nil
+}
+
 func (s *Service) liveOf(id string) *liveContainer {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -22,13 +22,8 @@ import (
 
 // Start starts a created or stopped container.
 func (s *Service) Start(ctx context.Context, ref string) error {
-	c, err := s.get(ctx, ref)
+	c, unlock, err := s.getLocked(ctx, ref)
 	if err != nil {
-		return err
-	}
-	unlock := s.lock(c.ID)
-	if c, err = s.get(ctx, c.ID); err != nil {
-		unlock()
 		return err
 	}
 	switch {
@@ -233,13 +228,8 @@ type StopOptions struct {
 // Stop sends the stop signal, then SIGKILL after the timeout, and waits
 // for the container to exit.
 func (s *Service) Stop(ctx context.Context, ref string, opts StopOptions) error {
-	c, err := s.get(ctx, ref)
+	c, unlock, err := s.getLocked(ctx, ref)
 	if err != nil {
-		return err
-	}
-	unlock := s.lock(c.ID)
-	if c, err = s.get(ctx, c.ID); err != nil {
-		unlock()
 		return err
 	}
 	live := s.liveOf(c.ID)
@@ -386,14 +376,11 @@ func (s *Service) Unpause(ctx context.Context, ref string) error {
 }
 
 func (s *Service) setPaused(ctx context.Context, ref string, pause bool) error {
-	c, err := s.get(ctx, ref)
+	c, unlock, err := s.getLocked(ctx, ref)
 	if err != nil {
 		return err
 	}
-	defer s.lock(c.ID)()
-	if c, err = s.get(ctx, c.ID); err != nil {
-		return err
-	}
+	defer unlock()
 	switch {
 	case pause && c.State.Status == containertypes.StatePaused:
 		return errdefs.ErrConflict.WithMessage(fmt.Sprintf("container %s is already paused", c.ID))
