@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+
+	"github.com/google/go-containerregistry/pkg/name"
 )
 
 // insecureHosts returns whether a registry host ("host" or "host:port") may
@@ -30,6 +32,15 @@ func insecureHosts(list []string) func(hostport string) bool {
 		}
 		return false
 	}
+}
+
+// nameOptions are go-containerregistry's naming options for a registry
+// host: plain HTTP where allowed says so.
+func nameOptions(allowed func(hostport string) bool, host string) []name.Option {
+	if allowed(host) {
+		return []name.Option{name.Insecure}
+	}
+	return nil
 }
 
 // httpsOnly refuses plain HTTP requests to hosts not allowed it. The library

@@ -28,11 +28,7 @@ type LoginOptions struct {
 func Login(ctx context.Context, server string, creds Credentials, opts LoginOptions) error {
 	host := NormalizeHost(server)
 	allowed := insecureHosts(opts.Insecure)
-	var nameOpts []name.Option
-	if allowed(host) {
-		nameOpts = append(nameOpts, name.Insecure)
-	}
-	reg, err := name.NewRegistry(host, nameOpts...)
+	reg, err := name.NewRegistry(host, nameOptions(allowed, host)...)
 	if err != nil {
 		return errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid registry %q: %v", server, err))
 	}

@@ -116,11 +116,7 @@ type pusher struct {
 
 func newPusher(ctx context.Context, store *image.Service, tag reference.NamedTagged, layers []image.StoredLayer, opts PushOptions) (*pusher, error) {
 	allowed := insecureHosts(opts.Insecure)
-	var nameOpts []name.Option
-	if allowed(reference.Domain(tag)) {
-		nameOpts = append(nameOpts, name.Insecure)
-	}
-	repo, err := name.NewRepository(tag.Name(), nameOpts...)
+	repo, err := name.NewRepository(tag.Name(), nameOptions(allowed, reference.Domain(tag))...)
 	if err != nil {
 		return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid repository: %v", err))
 	}

@@ -106,11 +106,7 @@ func Pull(ctx context.Context, store *image.Service, ref string, opts Options) (
 func fetch(ctx context.Context, named reference.Named, opts Options) (v1.Image, error) {
 	allowed := insecureHosts(opts.Insecure)
 	domain := reference.Domain(named)
-	var nameOpts []name.Option
-	if allowed(domain) {
-		nameOpts = append(nameOpts, name.Insecure)
-	}
-	gref, err := name.ParseReference(named.String(), nameOpts...)
+	gref, err := name.ParseReference(named.String(), nameOptions(allowed, domain)...)
 	if err != nil {
 		return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid reference: %v", err))
 	}

@@ -154,11 +154,7 @@ func searchIndex(ctx context.Context, term string, limit int, opts SearchOptions
 // images: the results name the repositories, with the host to pull them.
 func searchCatalog(ctx context.Context, host, term string, limit, pageSize int, opts SearchOptions) ([]SearchResult, error) {
 	allowed := insecureHosts(opts.Insecure)
-	var nameOpts []name.Option
-	if allowed(host) {
-		nameOpts = append(nameOpts, name.Insecure)
-	}
-	reg, err := name.NewRegistry(host, nameOpts...)
+	reg, err := name.NewRegistry(host, nameOptions(allowed, host)...)
 	if err != nil {
 		return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid registry %q: %v", host, err))
 	}
