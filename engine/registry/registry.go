@@ -50,6 +50,14 @@ type Options struct {
 	MaxConcurrentDownloads int
 }
 
+// platform is the platform pulled: Platform, or the host's.
+func (o Options) platform() v1.Platform {
+	if o.Platform != nil {
+		return *o.Platform
+	}
+	return hostPlatform()
+}
+
 // Credentials are a registry account, as `docker login` gives them: a
 // username and password, or an identity token from an OAuth flow, or a
 // bearer token for the registry itself.
@@ -83,10 +91,7 @@ func Pull(ctx context.Context, store *image.Service, ref string, opts Options) (
 		return Result{}, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid reference %q: %v", ref, err))
 	}
 	named = reference.TagNameOnly(named)
-	platform := hostPlatform()
-	if opts.Platform != nil {
-		platform = *opts.Platform
-	}
+	platform := opts.platform()
 	img, err := fetchImage(ctx, named, opts)
 	if err == nil {
 		var res Result
@@ -110,13 +115,9 @@ func fetch(ctx context.Context, named reference.Named, opts Options) (v1.Image, 
 	if err != nil {
 		return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid reference: %v", err))
 	}
-	platform := hostPlatform()
-	if opts.Platform != nil {
-		platform = *opts.Platform
-	}
 	img, err := remote.Image(gref,
 		remote.WithContext(ctx),
-		remote.WithPlatform(platform),
+		remote.WithPlatform(opts.platform()),
 		remote.WithAuthFromKeychain(keychain{opts.Credentials}),
 		remote.WithTransport(capManifests{next: baseTransport(opts.Transport, allowed, gref.Context().RegistryStr())}))
 	if err != nil {
