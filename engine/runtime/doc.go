@@ -42,14 +42,14 @@
 //	parent (Start, Exec)                 role (fd 3)
 //	────────────────────                 ───────────
 //	clone, execve the sealed binary ───▶ starts in its namespaces
-//	spec {Spec|ExecSpec, console} ─────▶ decodes it
+//	spec {Spec|ExecSpec, console} ─────▶ decodes it; init: network,
+//	                                     rootfs, pivot_root, masks, hostname
 //	                              ◀───── created
 //	Hooks.Created(pid)
 //	(cgroup, networking)
 //	resume (+ Hooks.Join's files) ─────▶ joins those cgroups (its thread),
-//	                                     network, rootfs, pivot_root, masks,
-//	                                     hostname, user, cwd, rlimits,
-//	                                     capabilities, seccomp
+//	                                     user, cwd, rlimits, capabilities,
+//	                                     seccomp
 //	                              ◀───── console + pty master fd (console mode)
 //	                              ◀───── exec
 //	                              ◀───── EOF: execve succeeded (fd 3 is

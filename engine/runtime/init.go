@@ -37,12 +37,14 @@ func runInit(conn syncConn) error {
 	return runSteps(c.steps())
 }
 
-// steps are what init does, in order, as runc's standard init: wait for the
-// parent, build the container's filesystem and identity, then become its
-// process.
+// steps are what init does, in order: build the container's filesystem
+// and identity, wait for the parent, then become its process. The
+// filesystem comes before the wait (runc's init waits first) so that it
+// is built while the monitor prepares the container's cgroup: nothing of
+// it is the container's process, and the cgroup is joined before that
+// process is set up.
 func (c *containerInit) steps() []func() error {
 	return append([]func() error{
-		c.setup.awaitResume,
 		c.setupNetwork,
 		c.makeMountsPrivate,
 		c.mountRootfs,
@@ -54,6 +56,7 @@ func (c *containerInit) steps() []func() error {
 		c.maskPaths,
 		c.readonlyPaths,
 		c.setHostname,
+		c.setup.awaitResume,
 	}, c.setup.steps()...)
 }
 

@@ -27,14 +27,15 @@ func (s Stdio) consoleMode(p *Process) bool {
 // Hooks are called by Start and Exec while the process is being set up.
 type Hooks struct {
 	// Created runs in the caller with the host PID of the init (or of the
-	// exec'd process) once its namespaces exist and before the rootfs is
-	// set up and the process started: the monitor joins the cgroup here
-	// (and later networking is wired here). An error aborts the start.
+	// exec'd process) once its namespaces exist (for an init, once it has
+	// built the container's filesystem too) and before the process is set
+	// up and started: the monitor joins the cgroup and wires networking
+	// here. An error aborts the start.
 	Created func(pid int) error
 	// Join, if set, runs after Created and returns v1 cgroup "tasks" files
 	// (cgroup.Manager.TaskFiles): the role's main thread, the one that
 	// execs the process, joins those cgroups itself, writing "0" to each,
-	// before it sets anything up. A thread that moves itself takes no
+	// before it sets the process up. A thread that moves itself takes no
 	// global lock in the kernel, while moving a process (Created's way)
 	// may wait 5 to 13 ms for an RCU grace period. The files are closed
 	// once sent.
