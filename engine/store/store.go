@@ -52,7 +52,7 @@ var pragmas = []string{
 // Open opens (creating if needed) the database at file with the given
 // database/sql driver name ("sqlite" for modernc.org/sqlite, registered by the
 // caller's blank import) and brings its schema up to date with migrations.
-func Open(ctx context.Context, driver, file string, migrations fs.FS) (*DB, error) {
+func Open(ctx context.Context, driverName, file string, migrations fs.FS) (*DB, error) {
 	q := url.Values{}
 	for _, p := range pragmas {
 		q.Add("_pragma", p)
@@ -60,10 +60,16 @@ func Open(ctx context.Context, driver, file string, migrations fs.FS) (*DB, erro
 	q.Set("_txlock", "immediate")
 	dsn := "file:" + file + "?" + q.Encode()
 
-	write, err := sql.Open(driver, dsn)
+	// sql.Open connects to nothing: it finds the driver registered as
+	// driverName, which the pools use through a cachingConnector.
+	named, err := sql.Open(driverName, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", file, err)
 	}
+	connector := cachingConnector{driver: named.Driver(), dsn: dsn}
+	named.Close()
+
+	write := sql.OpenDB(connector)
 	write.SetMaxOpenConns(1)
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
@@ -71,11 +77,7 @@ func Open(ctx context.Context, driver, file string, migrations fs.FS) (*DB, erro
 		write.Close()
 		return nil, fmt.Errorf("open database %s: %w", file, err)
 	}
-	read, err := sql.Open(driver, dsn)
-	if err != nil {
-		write.Close()
-		return nil, fmt.Errorf("open database %s: %w", file, err)
-	}
+	read := sql.OpenDB(connector)
 	read.SetMaxOpenConns(8)
 	read.SetMaxIdleConns(8)
 	db := &DB{write: write, read: read}
