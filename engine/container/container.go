@@ -265,6 +265,20 @@ func scanContainer(r scanner) (*Container, error) {
 	return c, nil
 }
 
+// commitFor is the transaction that records c's creation and removal: a
+// relaxed one (see store.DB.RelaxedTx) for an --rm container, whose record
+// means nothing once the machine went down with it, a durable one for any
+// other. A power loss may then lose the record of an --rm container
+// created a moment before (Restore sweeps the files it leaves), or bring
+// back one removed a moment before, which Restore removes again (see
+// removedOnRestore).
+func (s *Service) commitFor(c *Container) func(context.Context, func(*sql.Tx) error) error {
+	if c.HostConfig != nil && c.HostConfig.AutoRemove {
+		return s.db.RelaxedTx
+	}
+	return s.db.Tx
+}
+
 // saveState writes a container's state (and status column) in one
 // transaction. It is a relaxed one (see store.DB.RelaxedTx): a state
 // describes processes, which only a crash of the machine could end along

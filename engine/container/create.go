@@ -288,7 +288,7 @@ func (s *Service) insert(ctx context.Context, c *Container, uses []volumeUse, al
 	if err != nil {
 		return err
 	}
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.commitFor(c)(ctx, func(tx *sql.Tx) error {
 		var other string
 		err := tx.QueryRowContext(ctx, `SELECT id FROM containers WHERE name = ?`, c.Name).Scan(&other)
 		if err == nil {

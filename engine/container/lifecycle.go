@@ -453,7 +453,7 @@ func (s *Service) Remove(ctx context.Context, ref string, opts RemoveOptions) er
 	if err != nil {
 		return err
 	}
-	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.commitFor(c)(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM containers WHERE id = ?`, c.ID)
 		if err != nil {
 			return fmt.Errorf("remove container %s: %w", shortID(c.ID), err)

@@ -28,7 +28,7 @@ func (s *Service) Restore(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var toStart, failed []*Container
+	var toStart, toRemove, failed []*Container
 	veths := map[string]bool{} // of the running containers
 	for _, c := range list {
 		wasRunning := c.State.Running()
@@ -49,12 +49,19 @@ func (s *Service) Restore(ctx context.Context) error {
 		case c.State.Running():
 		case restartsWithDaemon(c):
 			toStart = append(toStart, c)
+		case removedOnRestore(c):
+			toRemove = append(toRemove, c)
 		case wasRunning:
 			failed = append(failed, c) // it exited while the daemon was away
 		}
 	}
 	if err := s.sweepVeths(veths); err != nil {
 		s.log.Warn("remove the veths of containers gone while the daemon was away", "err", err)
+	}
+	for _, c := range toRemove {
+		if err := s.Remove(ctx, c.ID, RemoveOptions{Force: true, Volumes: true}); err != nil && !errdefs.IsNotFound(err) {
+			s.log.Warn("remove an --rm container after daemon start", "container", c.ID, "err", err)
+		}
 	}
 	if err := s.sweepStateDirs(list); err != nil {
 		s.log.Warn("remove the files of removed containers", "err", err)
@@ -76,6 +83,15 @@ func (s *Service) Restore(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// removedOnRestore reports whether a stopped container is one to remove
+// when the daemon starts: an --rm container that has run, as Docker does.
+// It exited while the daemon was away, or its removal was lost with the
+// relaxed commit that recorded it (see commitFor). One created and never
+// started waits for its start.
+func removedOnRestore(c *Container) bool {
+	return c.HostConfig != nil && c.HostConfig.AutoRemove && !c.State.StartedAt.IsZero()
 }
 
 // sweepStateDirs removes the directories of containers that are not in

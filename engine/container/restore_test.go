@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/containerd/errdefs"
 	containertypes "github.com/moby/moby/api/types/container"
 
 	"github.com/skiff-dev/skiff/engine/testimage"
@@ -87,6 +88,41 @@ func TestRestoreRemovesTheFilesOfRemovedContainers(t *testing.T) {
 	for _, dir := range []string{e.stateDir(kept.ID), other} {
 		if _, err := os.Stat(dir); err != nil {
 			t.Errorf("%s: %v", dir, err)
+		}
+	}
+}
+
+func TestRestoreRemovesRmContainersThatRan(t *testing.T) {
+	e := newTestEnv(t)
+	ctx := context.Background()
+	rm := &containertypes.HostConfig{AutoRemove: true}
+	ran := e.create(t, &containertypes.Config{Cmd: []string{"true"}}, rm)
+	neverStarted := e.create(t, &containertypes.Config{Cmd: []string{"true"}}, rm)
+	kept := e.create(t, &containertypes.Config{Cmd: []string{"true"}}, nil)
+	// What an --rm container looks like whose exit the daemon missed, or
+	// whose removal a power loss undid: stopped, having run.
+	for _, c := range []*Container{ran, kept} {
+		c.State.Status = containertypes.StateExited
+		c.State.StartedAt = time.Now().Add(-time.Second)
+		c.State.FinishedAt = time.Now()
+		if err := e.saveState(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ranDir := e.stateDir(ran.ID)
+
+	if err := e.Restore(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Inspect(ctx, ran.ID); !errdefs.IsNotFound(err) {
+		t.Errorf("the --rm container that ran is still there: %v", err)
+	}
+	if _, err := os.Stat(ranDir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("its directory is still there: %v", err)
+	}
+	for _, c := range []*Container{neverStarted, kept} {
+		if _, err := e.Inspect(ctx, c.ID); err != nil {
+			t.Errorf("%s was removed: %v", c.Name, err)
 		}
 	}
 }
