@@ -72,8 +72,8 @@ func KeepStandby() (stop func()) {
 	}
 }
 
-// takeStandby returns the monitor on standby, if there is one, and has the
-// next one launched.
+// takeStandby returns the monitor on standby, if there is one. Start has
+// the next one launched (refillStandby) once its container runs.
 func takeStandby() *proc {
 	standbys.mu.Lock()
 	defer standbys.mu.Unlock()
@@ -82,11 +82,22 @@ func takeStandby() *proc {
 	}
 	p := standbys.next
 	standbys.next = nil
-	if !standbys.filling {
+	return p
+}
+
+// refillStandby has the next monitor on standby launched, unless there is
+// one or one is being launched. Start calls it once its container's
+// process runs (or failed to): the launch is about 10 ms of CPU (the Go
+// runtime and the package initialisers of the whole binary, for the
+// monitor and for the init it starts ahead), which made during the
+// container's start would compete with it for the CPU.
+func refillStandby() {
+	standbys.mu.Lock()
+	defer standbys.mu.Unlock()
+	if standbys.enabled && standbys.next == nil && !standbys.filling {
 		standbys.filling = true
 		go fillStandby()
 	}
-	return p
 }
 
 // fillStandby launches the next monitor on standby.

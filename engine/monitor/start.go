@@ -97,6 +97,7 @@ func Start(ctx context.Context, cfg Config) (*Client, error) {
 		}
 	}
 	msg, err := readSyncCtx(ctx, syncConn)
+	refillStandby() // now that the container's start is done with the CPU
 	switch {
 	case err == nil && msg.Type == syncStarted:
 		if err := writeSync(syncConn, syncMsg{Type: syncAck}); err != nil {
