@@ -272,3 +272,59 @@ func TestInterruptCancelsTheRequestAndExits130(t *testing.T) {
 
 	res.expectExit(t, exitInterrupted, "")
 }
+
+func TestTopLevelNamesTheirCommands(t *testing.T) {
+	cc := &cliContext{getenv: func(string) string { return "" }}
+	for _, c := range topLevel {
+		if got := c.build(cc).Name(); got != c.name {
+			t.Errorf("topLevel entry %q builds the command %q", c.name, got)
+		}
+	}
+}
+
+func TestCommandNamed(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--rm", "busybox", "true"}, "run"},
+		{[]string{"-H", "unix:///x.sock", "ps", "-a"}, "ps"},
+		{[]string{"--host", "unix:///x.sock", "rm", "box"}, "rm"},
+		{[]string{"--host=unix:///x.sock", "images"}, "images"},
+		{[]string{"-Hunix:///x.sock", "start", "-i", "box"}, "start"},
+		{[]string{"image", "ls"}, "image"},
+		{[]string{"--help"}, ""},
+		{[]string{"-v"}, ""},
+		{[]string{"help", "run"}, ""},
+		{[]string{"serve"}, ""},
+		{[]string{"nosuch"}, ""},
+		{[]string{"-H"}, ""},
+		{nil, ""},
+	} {
+		if got := commandNamed(tc.args); got != tc.want {
+			t.Errorf("commandNamed(%q) = %q, want %q", tc.args, got, tc.want)
+		}
+	}
+}
+
+func TestACommandLineBuildsOnlyItsCommand(t *testing.T) {
+	cc := &cliContext{getenv: func(string) string { return "" }}
+	root := newRootCommandFor(cc, "run")
+	var names []string
+	for _, c := range root.Commands() {
+		if c.Name() != "help" && c.Name() != "completion" {
+			names = append(names, c.Name())
+		}
+	}
+	if len(names) != 1 || names[0] != "run" {
+		t.Errorf("the tree of `skiff run` has the commands %v", names)
+	}
+	// Help and unknown commands still see them all.
+	res := testCLI{}.run(t, "--help")
+	res.expectSuccess(t)
+	for _, name := range []string{"run", "ps", "images", "build"} {
+		if !strings.Contains(res.stdout, "\n  "+name+" ") {
+			t.Errorf("skiff --help does not list %q", name)
+		}
+	}
+}
