@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/containerd/errdefs"
@@ -67,7 +68,7 @@ type NetworkCreateOptions struct {
 }
 
 // validNetworkName is Docker's rule for object names.
-var validNetworkName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+var validNetworkName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`) })
 
 // NetworkCreate records a bridge network and sets it up in the daemon's
 // network namespace: its bridge, named br-<the ID's first 12 characters>
@@ -76,7 +77,7 @@ func (e *Engine) NetworkCreate(ctx context.Context, opts NetworkCreateOptions) (
 	switch {
 	case opts.Driver != "" && opts.Driver != NetworkDriverBridge:
 		return nil, errdefs.ErrNotFound.WithMessage(fmt.Sprintf("plugin %q not found", opts.Driver))
-	case !validNetworkName.MatchString(opts.Name):
+	case !validNetworkName().MatchString(opts.Name):
 		return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf(
 			"invalid network name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", opts.Name))
 	case opts.Name == "host" || opts.Name == "none":

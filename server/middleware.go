@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/containerd/errdefs/pkg/errhttp"
 	"github.com/labstack/echo/v4"
@@ -16,7 +17,7 @@ import (
 	"github.com/skiff-dev/skiff/server/dockerapi"
 )
 
-var versionPrefix = regexp.MustCompile(`^/v(\d+\.\d+)(/.*)$`)
+var versionPrefix = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^/v(\d+\.\d+)(/.*)$`) })
 
 // apiVersion strips a /vX.Y prefix from the path, as moby's router does, so
 // one route table serves versioned and unversioned paths; it refuses
@@ -24,13 +25,13 @@ var versionPrefix = regexp.MustCompile(`^/v(\d+\.\d+)(/.*)$`)
 func apiVersion(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
-		m := versionPrefix.FindStringSubmatch(req.URL.Path)
+		m := versionPrefix().FindStringSubmatch(req.URL.Path)
 		version := dockerapi.MaxAPIVersion
 		if m != nil {
 			version = m[1]
 			req.URL.Path = m[2]
 			if req.URL.RawPath != "" {
-				if rm := versionPrefix.FindStringSubmatch(req.URL.RawPath); rm != nil {
+				if rm := versionPrefix().FindStringSubmatch(req.URL.RawPath); rm != nil {
 					req.URL.RawPath = rm[2]
 				}
 			}

@@ -5,12 +5,13 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"regexp"
+	"sync"
 
 	"github.com/containerd/errdefs"
 )
 
 // validName is Docker's rule for container names.
-var validName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
+var validName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`) })
 
 var (
 	adjectives = []string{
@@ -63,7 +64,7 @@ func nameConflict(name, id string) error {
 }
 
 func checkName(name string) error {
-	if !validName.MatchString(name) {
+	if !validName().MatchString(name) {
 		return errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name))
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/containerd/errdefs"
@@ -28,7 +29,7 @@ type Volume struct {
 	UsedBy    []string
 }
 
-var validVolumeName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
+var validVolumeName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`) })
 
 func (s *Service) volumePath(name string) string {
 	return filepath.Join(s.volumesRoot, name, "_data")
@@ -40,7 +41,7 @@ func (s *Service) CreateVolume(ctx context.Context, name string, labels map[stri
 	if name == "" {
 		name = newID()
 	}
-	if !validVolumeName.MatchString(name) {
+	if !validVolumeName().MatchString(name) {
 		return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf(
 			"create %s: %q includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed", name, name))
 	}
@@ -167,7 +168,7 @@ func volumesToCreate(c *Container) ([]volumeUse, error) {
 	var uses []volumeUse
 	for _, b := range list {
 		if b.Named {
-			if !validVolumeName.MatchString(b.Source) {
+			if !validVolumeName().MatchString(b.Source) {
 				return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid volume name %q", b.Source))
 			}
 			uses = append(uses, volumeUse{name: b.Source, destination: b.Destination})

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/containerd/errdefs"
 	"github.com/distribution/reference"
@@ -20,7 +21,11 @@ func notFound(ref string) error {
 	return errdefs.ErrNotFound.WithMessage("No such image: " + ref)
 }
 
-var hexPrefix = regexp.MustCompile(`^(sha256:)?[a-f0-9]{1,64}$`)
+// hexPrefix matches an image ID or a prefix of one. Like every regular
+// expression of skiff's packages, it is compiled on first use: each process
+// of the binary (every CLI command, monitor and container init) would
+// otherwise compile them all as it starts.
+var hexPrefix = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(sha256:)?[a-f0-9]{1,64}$`) })
 
 // ShortID is the 12-hex-character form of an image ID that users see.
 func ShortID(id digest.Digest) string {
@@ -67,7 +72,7 @@ func (s *Service) resolve(ctx context.Context, q store.Querier, ref string) (dig
 			return "", err
 		}
 	}
-	if hexPrefix.MatchString(ref) {
+	if hexPrefix().MatchString(ref) {
 		id, err := s.searchPrefix(ctx, q, strings.TrimPrefix(ref, "sha256:"))
 		if err == nil || !errdefs.IsNotFound(err) {
 			return id, err
@@ -144,7 +149,7 @@ func ParseTag(ref string) (reference.NamedTagged, error) {
 	if _, ok := named.(reference.Digested); ok {
 		return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("refusing to create a tag with a digest reference: %q", ref))
 	}
-	if name := reference.FamiliarName(named); len(name) == 64 && hexPrefix.MatchString(name) {
+	if name := reference.FamiliarName(named); len(name) == 64 && hexPrefix().MatchString(name) {
 		return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid repository name %q: it looks like an image ID", name))
 	}
 	return reference.TagNameOnly(named).(reference.NamedTagged), nil

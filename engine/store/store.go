@@ -26,6 +26,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/containerd/errdefs"
@@ -169,7 +170,7 @@ func (db *DB) Pragma(ctx context.Context, name string, write bool) (string, erro
 	return v, err
 }
 
-var migrationName = regexp.MustCompile(`^(\d{4})_[a-z0-9_]+\.sql$`)
+var migrationName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(\d{4})_[a-z0-9_]+\.sql$`) })
 
 type migration struct {
 	version int
@@ -185,7 +186,7 @@ func migrationsIn(fsys fs.FS) ([]migration, error) {
 	}
 	var list []migration
 	for _, e := range entries {
-		m := migrationName.FindStringSubmatch(e.Name())
+		m := migrationName().FindStringSubmatch(e.Name())
 		if m == nil || e.IsDir() {
 			continue
 		}

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/skiff-dev/skiff/engine/registry"
 )
@@ -77,7 +78,9 @@ func validateMirror(mirror string) (string, error) {
 
 // hostPort is a registry host name or IPv4 address, or a bracketed IPv6
 // address, with an optional port.
-var hostPort = regexp.MustCompile(`^(?:\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*)(?::([0-9]+))?$`)
+var hostPort = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(?:\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*)(?::([0-9]+))?$`)
+})
 
 // validateInsecure checks an insecure registry: "host", "host:port" or a
 // CIDR. A leading http:// or https:// is dropped, as dockerd drops it.
@@ -100,7 +103,7 @@ func validateInsecure(r string) (string, error) {
 	if _, ipnet, err := net.ParseCIDR(r); err == nil {
 		return ipnet.String(), nil
 	}
-	m := hostPort.FindStringSubmatch(r)
+	m := hostPort().FindStringSubmatch(r)
 	if m == nil {
 		host := r
 		if h, _, err := net.SplitHostPort(r); err == nil {
