@@ -31,14 +31,35 @@ func ReadExit(stateDir string) (Exit, error) {
 	return e, nil
 }
 
-// writeJSON stores v as JSON in dir/name, atomically and durably (see
-// writeFileAtomic).
-func writeJSON(dir, name string, v any) error {
-	b, err := json.Marshal(v)
+// writeExit stores the exit record in dir, atomically but not yet durably:
+// syncExit makes it durable once the waiters have been told (a sync, with
+// the journal commit it brings, took about a millisecond before them). A
+// crash of the machine in between loses the record, which a crash of the
+// machine would have ended the container a moment later for anyway; a
+// killed monitor or daemon loses nothing (the file is in the page cache).
+func writeExit(dir string, exit Exit) error {
+	b, err := json.Marshal(exit)
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(dir, name, b, true)
+	return writeFileAtomic(dir, exitFile, b, false)
+}
+
+// syncExit makes the exit record writeExit wrote durable: the file, then
+// the directory that names it.
+func syncExit(dir string) error {
+	for _, name := range []string{filepath.Join(dir, exitFile), dir} {
+		f, err := os.Open(name)
+		if err != nil {
+			return err
+		}
+		err = f.Sync()
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("sync %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // writeRunFile stores data in dir/name atomically but not durably: for the

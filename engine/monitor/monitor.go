@@ -89,6 +89,8 @@ type monitor struct {
 	connsMu  sync.Mutex
 	conns    map[*net.UnixConn]struct{} // open connections, closed at the very end
 	closing  bool
+
+	mounts *os.File // the container's mount namespace, held by holdMounts
 }
 
 // run is the monitor process: it starts the container, serves its clients
@@ -291,6 +293,7 @@ func (m *monitor) cgroupHooks(ready func() error) runtime.Hooks {
 	selfJoin := cgroup.SelfJoin()
 	return runtime.Hooks{
 		Created: func(pid int) error {
+			m.holdMounts(pid)
 			if err := ready(); err != nil {
 				return err
 			}
@@ -386,7 +389,7 @@ func (m *monitor) waitInit() {
 			}
 		}
 	}()
-	if err := writeJSON(m.dir, exitFile, exit); err != nil {
+	if err := writeExit(m.dir, exit); err != nil {
 		m.log.Printf("record exit: %v", err)
 	}
 	if err := m.logw.Err(); err != nil {
@@ -455,7 +458,39 @@ func (m *monitor) shutdown() {
 		<-done
 	}
 	m.closeConns()
+	if m.init != nil {
+		if err := syncExit(m.dir); err != nil {
+			m.log.Printf("record exit: %v", err)
+		}
+	}
+	m.releaseMounts()
 	m.teardownFiles()
+}
+
+// holdMounts opens the mount namespace of the container's init, pid, and
+// keeps it until the monitor ends, when no one waits for the container's
+// exit any more. The init's exit would otherwise unmount the container's
+// filesystems, and its parent, the monitor, would learn of the exit only
+// once that is done: the unmounting waits for an RCU grace period, and the
+// rootfs overlay's syncs the filesystem under it, disk flush included
+// (about 1.5 ms of a short container's run). It is best effort: without
+// the namespace held, exits only take longer.
+func (m *monitor) holdMounts(pid int) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/ns/mnt", pid))
+	if err != nil {
+		m.log.Printf("hold the container's mounts: %v", err)
+		return
+	}
+	m.mounts = f
+}
+
+// releaseMounts lets the container's mounts go, if holdMounts held them:
+// they are unmounted as the namespace's last reference closes.
+func (m *monitor) releaseMounts() {
+	if m.mounts != nil {
+		m.mounts.Close()
+		m.mounts = nil
+	}
 }
 
 // teardown undoes a setup that failed.
@@ -476,6 +511,7 @@ func (m *monitor) teardown() {
 			m.log.Printf("destroy cgroup: %v", err)
 		}
 	}
+	m.releaseMounts()
 	m.teardownFiles()
 }
 
