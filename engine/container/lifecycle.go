@@ -67,6 +67,13 @@ func (s *Service) startLocked(ctx context.Context, c *Container) error {
 			client.Close()
 		}
 	}
+	var exited <-chan exitResult
+	if err == nil {
+		// Asked for at once: a short-lived container exits while its
+		// start is being recorded below, and its monitor answers a wait
+		// only once it has received it.
+		exited = awaitExit(client)
+	}
 	if err != nil {
 		conn.release()
 		s.failPending(c.ID, err)
@@ -97,7 +104,7 @@ func (s *Service) startLocked(ctx context.Context, c *Container) error {
 	s.mu.Lock()
 	s.live[c.ID] = live
 	s.mu.Unlock()
-	go s.watch(c.ID, live)
+	go s.watch(c.ID, live, exited)
 	s.publish(c, "start", nil)
 	return nil
 }
@@ -115,10 +122,30 @@ func startFailureCode(err error) int {
 	return 128
 }
 
-// watch waits for a running container to exit, records the exit and applies
-// the restart policy. One runs per start, and it ends with the container.
-func (s *Service) watch(id string, live *liveContainer) {
-	exit, err := live.client.Wait(context.Background())
+// exitResult is a container's exit, as its monitor's Client.Wait answers.
+type exitResult struct {
+	exit monitor.Exit
+	err  error
+}
+
+// awaitExit asks client for its container's exit and delivers the answer
+// on the channel it returns. The goroutine ends with the container, or
+// with an error once client is closed.
+func awaitExit(client *monitor.Client) <-chan exitResult {
+	ch := make(chan exitResult, 1)
+	go func() {
+		exit, err := client.Wait(context.Background())
+		ch <- exitResult{exit, err}
+	}()
+	return ch
+}
+
+// watch waits for a running container's exit, delivered on exited (see
+// awaitExit), records it and applies the restart policy. One runs per
+// start, and it ends with the container.
+func (s *Service) watch(id string, live *liveContainer, exited <-chan exitResult) {
+	r := <-exited
+	exit, err := r.exit, r.err
 	if err != nil {
 		exit = s.monitorLost(id, live, err)
 	}
