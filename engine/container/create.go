@@ -51,15 +51,12 @@ func (s *Service) Create(ctx context.Context, opts CreateOptions) (*Container, [
 	if err != nil {
 		return nil, nil, err
 	}
-	img, err := s.images.Inspect(ctx, imageID.String())
+	base, err := s.images.ContainerBase(ctx, imageID)
 	if err != nil {
 		return nil, nil, err
 	}
-	top, err := s.images.TopLayer(ctx, imageID)
-	if err != nil {
-		return nil, nil, err
-	}
-	merged := mergeImageConfig(cfg, &img.Config.Config)
+	top := base.TopLayer
+	merged := mergeImageConfig(cfg, &base.Config.Config)
 	if len(merged.Entrypoint) == 0 && len(merged.Cmd) == 0 {
 		return nil, nil, errdefs.ErrInvalidArgument.WithMessage("no command specified")
 	}

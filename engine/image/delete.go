@@ -174,6 +174,7 @@ func (s *Service) deleteImage(ctx context.Context, id digest.Digest, records *[]
 	if err != nil {
 		return err
 	}
+	s.bases.Delete(id)
 	*records = append(*records, DeleteRecord{Deleted: id.String()})
 	blobs := []digest.Digest{id}
 	chains := make([]digest.Digest, 0, len(removedLayers))

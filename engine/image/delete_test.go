@@ -230,3 +230,35 @@ func TestDeleteUnknownImage(t *testing.T) {
 		t.Errorf("error = %v", err)
 	}
 }
+
+func TestContainerBaseIsTheImagesConfigAndTopLayerUntilItIsDeleted(t *testing.T) {
+	e := newTestEnv(t)
+	ctx := context.Background()
+	parent := e.importBusybox(t, "busybox:latest")
+	id := e.child(t, parent, "added", "child:latest")
+	img, err := e.Inspect(ctx, id.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	top, err := e.TopLayer(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // read, then kept
+		b, err := e.ContainerBase(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.TopLayer != top || !slices.Equal(b.Config.RootFS.DiffIDs, img.Config.RootFS.DiffIDs) ||
+			!slices.Equal(b.Config.Config.Cmd, img.Config.Config.Cmd) {
+			t.Fatalf("ContainerBase = top %s, diff IDs %v, cmd %v; want %s, %v, %v",
+				b.TopLayer, b.Config.RootFS.DiffIDs, b.Config.Config.Cmd, top, img.Config.RootFS.DiffIDs, img.Config.Config.Cmd)
+		}
+	}
+	if _, err := e.Delete(ctx, "child", false, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.ContainerBase(ctx, id); !errdefs.IsNotFound(err) {
+		t.Errorf("ContainerBase of a deleted image: %v, want not found", err)
+	}
+}

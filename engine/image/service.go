@@ -22,6 +22,7 @@ package image
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,6 +31,7 @@ import (
 	"sync"
 	"time"
 
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/opencontainers/go-digest"
 
 	"github.com/skiff-dev/skiff/engine/content"
@@ -52,6 +54,9 @@ type Service struct {
 	mu sync.Mutex
 	// reading holds the layers being read by a Register.
 	reading inflight
+	// bases caches ContainerBase's answers by image ID (digest.Digest ->
+	// *ContainerBase); deleteImage drops an image's.
+	bases sync.Map
 }
 
 // Config is what New needs.
@@ -221,6 +226,37 @@ func (s *Service) TopLayer(ctx context.Context, id digest.Digest) (digest.Digest
 		return "", fmt.Errorf("read image %s: %w", ShortID(id), err)
 	}
 	return digest.Digest(top.String), nil
+}
+
+// ContainerBase is what a container of an image is made from: the image's
+// config and its top layer. Both are fixed by the image's ID, the digest
+// of its config.
+type ContainerBase struct {
+	Config   dockerspec.DockerOCIImage
+	TopLayer digest.Digest
+}
+
+// ContainerBase returns the ContainerBase of the image id, which callers
+// must not modify. It is kept in memory once read: every container create
+// would otherwise read and decode the image's config.
+func (s *Service) ContainerBase(ctx context.Context, id digest.Digest) (*ContainerBase, error) {
+	if b, ok := s.bases.Load(id); ok {
+		return b.(*ContainerBase), nil
+	}
+	top, err := s.TopLayer(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	b := &ContainerBase{TopLayer: top}
+	raw, err := s.content.ReadAll(id)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: read config: %w", ShortID(id), err)
+	}
+	if err := json.Unmarshal(raw, &b.Config); err != nil {
+		return nil, fmt.Errorf("image %s: parse config: %w", ShortID(id), err)
+	}
+	s.bases.Store(id, b)
+	return b, nil
 }
 
 // ChainPaths returns the directories of the layer top and the layers below
