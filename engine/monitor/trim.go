@@ -35,7 +35,8 @@ func scheduleTrims() {
 // touching megabytes of code and read-only data and leaving garbage on
 // the heap. Afterwards the monitor runs a few goroutines.
 //
-//   - The heap's garbage is collected and returned to the kernel.
+//   - The heap's garbage is collected and returned to the kernel, and the
+//     GC runs early from then on (GOGC 25).
 //   - The binary's read-only file mappings are trimmed (trimFileMappings).
 //
 // It then keeps the mappings trimmed after each later garbage collection
@@ -43,6 +44,7 @@ func scheduleTrims() {
 // two minutes, runs code and reads tables that an idle monitor does not
 // touch otherwise, about 1.5 MB of them.
 func trimMemory() {
+	debug.SetGCPercent(25)
 	debug.FreeOSMemory()
 	trimFileMappings()
 	trimAfterGC()
