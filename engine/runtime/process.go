@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // Stdio are the files a container process gets as its fds 0, 1 and 2. For
@@ -78,11 +80,43 @@ func (t *Task) Signal(sig syscall.Signal) error {
 // Wait waits for the process to end, reaps it and returns how it ended.
 // It may be called once.
 func (t *Task) Wait() (ExitStatus, error) {
+	if err := awaitExit(t.proc.Pid); err != nil {
+		return ExitStatus{}, fmt.Errorf("wait for process %d: %w", t.proc.Pid, err)
+	}
 	st, err := t.proc.Wait()
 	if err != nil {
 		return ExitStatus{}, fmt.Errorf("wait for process %d: %w", t.proc.Pid, err)
 	}
 	return exitStatusOf(st)
+}
+
+// awaitExit returns once the child pid has exited, without reaping it. The
+// goroutine waits in the Go runtime's poller, on a pidfd (which polls
+// readable once its process has exited), where os.Process.Wait would block
+// its thread in waitid: in a process with a single P, the monitor's, the
+// other goroutines would then wait for the runtime to notice the blocked
+// thread (up to milliseconds) before they could run.
+func awaitExit(pid int) error {
+	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
+	if err != nil {
+		return fmt.Errorf("pidfd_open: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), "pidfd")
+	defer f.Close()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var perr error
+	err = rc.Read(func(fd uintptr) bool {
+		n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 0)
+		if err != nil && err != unix.EINTR {
+			perr = fmt.Errorf("poll pidfd: %w", err)
+			return true
+		}
+		return n > 0
+	})
+	return errors.Join(err, perr)
 }
 
 func exitStatusOf(st *os.ProcessState) (ExitStatus, error) {
