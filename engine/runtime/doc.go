@@ -34,22 +34,24 @@
 // # Sync protocol
 //
 // Parent and role talk over one SOCK_SEQPACKET socketpair per role: one
-// JSON object per datagram, with a "type" field. Messages come in pairs, a
-// request and its answer: spec is answered by created, resume by exec
-// (then the EOF of execve), and either by error. In console mode a console
-// message carrying the pty master comes before exec.
+// JSON object per datagram, with a "type" field. The parent sends spec,
+// then resume once Hooks.Created has run (the role's namespaces exist from
+// its clone on, so the hooks run while the role sets up); the role answers
+// created once it is ready for resume, then exec (then the EOF of
+// execve), or error at any point. In console mode a console message
+// carrying the pty master comes before exec.
 //
 //	parent (Start, Exec)                 role (fd 3)
 //	────────────────────                 ───────────
 //	clone, execve the sealed binary ───▶ starts in its namespaces
 //	spec {Spec|ExecSpec, console} ─────▶ decodes it; init: network,
-//	                                     rootfs, pivot_root, masks, hostname
-//	                              ◀───── created
-//	Hooks.Created(pid)
+//	Hooks.Created(pid)                   rootfs, pivot_root, masks, hostname
 //	(cgroup, networking)
-//	resume (+ Hooks.Join's files) ─────▶ joins those cgroups (its thread),
-//	                                     user, cwd, rlimits, capabilities,
-//	                                     seccomp
+//	resume (+ Hooks.Join's files) ─────▶
+//	                              ◀───── created
+//	                                     reads resume, joins those cgroups
+//	                                     (its thread), user, cwd, rlimits,
+//	                                     capabilities, seccomp
 //	                              ◀───── console + pty master fd (console mode)
 //	                              ◀───── exec
 //	                              ◀───── EOF: execve succeeded (fd 3 is

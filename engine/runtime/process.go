@@ -29,10 +29,10 @@ func (s Stdio) consoleMode(p *Process) bool {
 // Hooks are called by Start and Exec while the process is being set up.
 type Hooks struct {
 	// Created runs in the caller with the host PID of the init (or of the
-	// exec'd process) once its namespaces exist (for an init, once it has
-	// built the container's filesystem too) and before the process is set
-	// up and started: the monitor joins the cgroup and wires networking
-	// here. An error aborts the start.
+	// exec'd process), whose namespaces exist, while the role sets up (an
+	// init builds the container's filesystem meanwhile) and before the
+	// process is set up and started: the monitor joins the cgroup and
+	// wires networking here. An error aborts the start.
 	Created func(pid int) error
 	// Join, if set, runs after Created and returns v1 cgroup "tasks" files
 	// (cgroup.Manager.TaskFiles): the role's main thread, the one that

@@ -171,16 +171,14 @@ func (rp *roleProc) kill() (*os.ProcessState, error) {
 // without saying why (killed, or crashed).
 var errExitedEarly = errors.New("exited during setup")
 
-// handshake is the parent's side of the sync protocol.
+// handshake is the parent's side of the sync protocol. The role's
+// namespaces exist from its clone on, so Hooks.Created runs, and resume
+// goes, while the role sets up (an init builds the container's
+// filesystem meanwhile): the role finds resume waiting when it is done,
+// rather than asking for it and waiting for the hooks.
 func handshake(conn syncConn, t *Task, spec message, fds []int, hooks Hooks) error {
 	if err := conn.send(spec, fds...); err != nil {
 		if errors.Is(err, unix.EPIPE) {
-			return errExitedEarly
-		}
-		return err
-	}
-	if _, err := conn.expect(msgCreated); err != nil {
-		if errors.Is(err, io.EOF) {
 			return errExitedEarly
 		}
 		return err
@@ -190,7 +188,15 @@ func handshake(conn syncConn, t *Task, spec message, fds []int, hooks Hooks) err
 			return fmt.Errorf("created hook (pid %d): %w", t.proc.Pid, err)
 		}
 	}
-	if err := resume(conn, hooks); err != nil {
+	// A role that failed meanwhile has closed its end: its error is read
+	// below.
+	if err := resume(conn, hooks); err != nil && !errors.Is(err, unix.EPIPE) {
+		return err
+	}
+	if _, err := conn.expect(msgCreated); err != nil {
+		if errors.Is(err, io.EOF) {
+			return errExitedEarly
+		}
 		return err
 	}
 	execing := false
