@@ -185,6 +185,11 @@ func handshake(conn syncConn, t *Task, spec message, fds []int, hooks Hooks) err
 	}
 	if hooks.Created != nil {
 		if err := hooks.Created(t.proc.Pid); err != nil {
+			// The role's own error, if it failed meanwhile, says more: the
+			// hook may have failed because the role is gone.
+			if _, rerr := conn.expect(msgCreated); rerr != nil && !errors.Is(rerr, io.EOF) {
+				return rerr
+			}
 			return fmt.Errorf("created hook (pid %d): %w", t.proc.Pid, err)
 		}
 	}

@@ -119,6 +119,30 @@ func TestStartInitDiesDuringSetup(t *testing.T) {
 	assertReaped(t, pid)
 }
 
+// Hooks.Created runs while the init builds the container: when the init
+// fails meanwhile (and a hook may fail because it is gone), the start fails
+// with the init's error.
+func TestStartReportsTheInitsErrorOverTheHooks(t *testing.T) {
+	spec := newSpec(t, "true")
+	missing := filepath.Join(t.TempDir(), "missing")
+	spec.Mounts = append(spec.Mounts, Mount{Source: missing, Destination: "/data"})
+	var pid int
+	_, err := tryStart(t, spec, Hooks{Created: func(p int) error {
+		pid = p
+		// Until the init has failed on the missing source and exited.
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			if b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(p), "stat")); err == nil && strings.Contains(string(b), ") Z ") {
+				break
+			}
+		}
+		return errors.New("the hook's own failure")
+	}})
+	if err == nil || !strings.Contains(err.Error(), missing) {
+		t.Fatalf("Start: %v; want the init's error about %s", err, missing)
+	}
+	assertReaped(t, pid)
+}
+
 // assertReaped checks that pid, a child of the test, is gone for good.
 func assertReaped(t *testing.T, pid int) {
 	t.Helper()
