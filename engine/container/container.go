@@ -124,6 +124,7 @@ type Service struct {
 type liveContainer struct {
 	client *monitor.Client
 	exited chan struct{} // closed when the container's process exits
+	code   int           // its exit code, set before exited is closed
 }
 
 // Config is what New needs.

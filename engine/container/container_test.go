@@ -370,3 +370,27 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 	}
 }
+
+// A kill answers once the container has died of it, even when the
+// container's exit is handled (and its monitor's client closed) before the
+// monitor's answer to the signal arrives.
+func TestKillSucceedsAsTheContainerDies(t *testing.T) {
+	e := newTestEnv(t)
+	ctx := context.Background()
+	for i := range 10 {
+		c := e.create(t, &containertypes.Config{Cmd: []string{"sleep", "100"}}, nil)
+		if err := e.Start(ctx, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Kill(ctx, c.ID, "SIGKILL"); err != nil {
+			t.Fatalf("kill %d: %v", i, err)
+		}
+		got, err := e.Inspect(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.State.Running() || got.State.ExitCode != 137 {
+			t.Fatalf("after kill %d: running %v, exit code %d; want exited 137", i, got.State.Running(), got.State.ExitCode)
+		}
+	}
+}
