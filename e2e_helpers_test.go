@@ -262,6 +262,14 @@ func (d *skiffd) killDaemon(t *testing.T) {
 	d.cmd.Process.Signal(syscall.SIGKILL)
 	<-d.exited
 	d.exited <- nil
+	// Its containers run on: a test that ends before it restarts the
+	// daemon (one that failed) has a daemon started on the data root
+	// remove them, so that none outlives the test.
+	t.Cleanup(func() {
+		if !d.restarted {
+			d.restartDaemon(t)
+		}
+	})
 }
 
 // restartDaemon starts a daemon on d's data root, with d's docker config.
@@ -269,6 +277,7 @@ func (d *skiffd) killDaemon(t *testing.T) {
 // whatever the test's outcome.
 func (d *skiffd) restartDaemon(t *testing.T) *skiffd {
 	t.Helper()
+	d.restarted = true
 	d2 := startSkiffdIn(t, d.netns, d.root, "--bridge", d.bridge, "--bridge-subnet", d.subnet)
 	d2.workDir = d.workDir
 	t.Cleanup(func() {

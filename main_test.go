@@ -61,6 +61,8 @@ type skiffd struct {
 	// when not open (see startSkiffdInNetNS).
 	bridge, subnet string
 	netns          netns.NsHandle
+	// restarted: restartDaemon started another daemon on its data root.
+	restarted bool
 }
 
 // startSkiffd starts "skiff serve" on a data root (a new one when root is
