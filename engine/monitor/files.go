@@ -42,7 +42,7 @@ func writeExit(dir string, exit Exit) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(dir, exitFile, b, false)
+	return writeFileAtomic(dir, exitFile, b)
 }
 
 // syncExit makes the exit record writeExit wrote durable: the file, then
@@ -69,7 +69,7 @@ func syncExit(dir string) error {
 // in the page cache. Skipping the two fsyncs saves about a millisecond per
 // file on the start path.
 func writeRunFile(dir, name string, data []byte) error {
-	return writeFileAtomic(dir, name, data, false)
+	return writeFileAtomic(dir, name, data)
 }
 
 // writePid stores pid in dir/name, atomically (a run file).
@@ -79,10 +79,9 @@ func writePid(dir, name string, pid int) error {
 
 // writeFileAtomic replaces dir/name with data so that a reader sees the old
 // file or the new one, never a part: it writes a temporary file and renames
-// it over name. With durable, it syncs the file before the rename and dir
-// after it, so that a crash of the machine at any moment leaves one or the
-// other too.
-func writeFileAtomic(dir, name string, data []byte, durable bool) (err error) {
+// it over name. It syncs nothing (see syncExit for the one file made
+// durable).
+func writeFileAtomic(dir, name string, data []byte) (err error) {
 	f, err := os.CreateTemp(dir, "."+name+".*")
 	if err != nil {
 		return err
@@ -99,26 +98,10 @@ func writeFileAtomic(dir, name string, data []byte, durable bool) (err error) {
 	if _, err := f.Write(data); err != nil {
 		return err
 	}
-	if durable {
-		if err := f.Sync(); err != nil {
-			return err
-		}
-	}
 	if err := f.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(f.Name(), filepath.Join(dir, name)); err != nil {
-		return err
-	}
-	if !durable {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return os.Rename(f.Name(), filepath.Join(dir, name))
 }
 
 // readPid reads a pid file that writePid wrote.
