@@ -222,12 +222,8 @@ func (s *Service) get(ctx context.Context, id digest.Digest) (*Image, error) {
 	if err := json.Unmarshal([]byte(labels), &img.Labels); err != nil {
 		return nil, fmt.Errorf("image %s: labels: %w", ShortID(id), err)
 	}
-	raw, err := s.content.ReadAll(id)
-	if err != nil {
-		return nil, fmt.Errorf("image %s: read config: %w", ShortID(id), err)
-	}
-	if err := json.Unmarshal(raw, &img.Config); err != nil {
-		return nil, fmt.Errorf("image %s: parse config: %w", ShortID(id), err)
+	if img.Config, err = s.config(id); err != nil {
+		return nil, err
 	}
 	tags, err := s.tagsOf(ctx, id)
 	if err != nil {
@@ -238,6 +234,19 @@ func (s *Service) get(ctx context.Context, id digest.Digest) (*Image, error) {
 		return nil, err
 	}
 	return img, nil
+}
+
+// config reads and decodes the config blob of the image id.
+func (s *Service) config(id digest.Digest) (dockerspec.DockerOCIImage, error) {
+	var cfg dockerspec.DockerOCIImage
+	raw, err := s.content.ReadAll(id)
+	if err != nil {
+		return cfg, fmt.Errorf("image %s: read config: %w", ShortID(id), err)
+	}
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		return cfg, fmt.Errorf("image %s: parse config: %w", ShortID(id), err)
+	}
+	return cfg, nil
 }
 
 // RawConfig returns the config blob of an image, byte for byte.

@@ -22,7 +22,6 @@ package image
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -247,14 +246,11 @@ func (s *Service) ContainerBase(ctx context.Context, id digest.Digest) (*Contain
 	if err != nil {
 		return nil, err
 	}
-	b := &ContainerBase{TopLayer: top}
-	raw, err := s.content.ReadAll(id)
+	cfg, err := s.config(id)
 	if err != nil {
-		return nil, fmt.Errorf("image %s: read config: %w", ShortID(id), err)
+		return nil, err
 	}
-	if err := json.Unmarshal(raw, &b.Config); err != nil {
-		return nil, fmt.Errorf("image %s: parse config: %w", ShortID(id), err)
-	}
+	b := &ContainerBase{Config: cfg, TopLayer: top}
 	s.bases.Store(id, b)
 	return b, nil
 }
