@@ -178,7 +178,7 @@ var errExitedEarly = errors.New("exited during setup")
 // rather than asking for it and waiting for the hooks.
 func handshake(conn syncConn, t *Task, spec message, fds []int, hooks Hooks) error {
 	if err := conn.send(spec, fds...); err != nil {
-		if errors.Is(err, unix.EPIPE) {
+		if peerClosed(err) {
 			return errExitedEarly
 		}
 		return err
@@ -195,7 +195,7 @@ func handshake(conn syncConn, t *Task, spec message, fds []int, hooks Hooks) err
 	}
 	// A role that failed meanwhile has closed its end: its error is read
 	// below.
-	if err := resume(conn, hooks); err != nil && !errors.Is(err, unix.EPIPE) {
+	if err := resume(conn, hooks); err != nil && !peerClosed(err) {
 		return err
 	}
 	if _, err := conn.expect(msgCreated); err != nil {
@@ -228,6 +228,13 @@ func handshake(conn syncConn, t *Task, spec message, fds []int, hooks Hooks) err
 			return fmt.Errorf("sync protocol: unexpected %q message with %d fds", m.Type, len(fds))
 		}
 	}
+}
+
+// peerClosed reports whether a send failed because the role has closed its
+// end: EPIPE, or ECONNRESET when it went with a message of ours unread (a
+// role killed before it read the spec).
+func peerClosed(err error) bool {
+	return errors.Is(err, unix.EPIPE) || errors.Is(err, unix.ECONNRESET)
 }
 
 // resume sends msgResume, with the cgroup files of hooks.Join.
