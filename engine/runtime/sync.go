@@ -142,13 +142,11 @@ func (c syncConn) send(m message, fds ...int) error {
 // It returns io.EOF once the other end is closed everywhere.
 func (c syncConn) recv() (message, []int, error) {
 	var n int
-	err := ignoringEINTR(func() (err error) {
+	err := retryingRecv(func() (err error) {
 		n, _, _, _, err = unix.Recvmsg(c.fd, nil, nil, unix.MSG_PEEK|unix.MSG_TRUNC)
 		return err
 	})
-	if n == 0 || err == unix.ECONNRESET {
-		// ECONNRESET: the other end was closed with a message of ours
-		// still unread (a role that died before reading resume).
+	if n == 0 && err == nil {
 		return message{}, nil, io.EOF
 	}
 	if err != nil {
@@ -157,7 +155,7 @@ func (c syncConn) recv() (message, []int, error) {
 	buf := make([]byte, n)
 	oob := make([]byte, unix.CmsgSpace(maxMsgFds*4))
 	var oobn int
-	err = ignoringEINTR(func() (err error) {
+	err = retryingRecv(func() (err error) {
 		n, oobn, _, _, err = unix.Recvmsg(c.fd, buf, oob, unix.MSG_CMSG_CLOEXEC)
 		return err
 	})
@@ -221,6 +219,20 @@ func parseRights(oob []byte) ([]int, error) {
 func closeAll(fds []int) {
 	for _, fd := range fds {
 		unix.Close(fd)
+	}
+}
+
+// retryingRecv calls a receive until it is not interrupted and not told
+// ECONNRESET. That error means the other end was closed with a message of
+// ours unread (a role that failed before it read resume); the kernel
+// reports it once, ahead of the messages the role sent before it went
+// (its error, say), which the next call reads, then EOF.
+func retryingRecv(fn func() error) error {
+	for {
+		err := fn()
+		if err != unix.EINTR && err != unix.ECONNRESET {
+			return err
+		}
 	}
 }
 
