@@ -14,14 +14,15 @@ import (
 )
 
 // runningContainer starts a container that leaves a file in its own upper
-// layer and sleeps, and waits for the file.
+// layer and sleeps, and waits for the sleep (the file is complete then;
+// it exists, empty, a moment before).
 func runningContainer(t *testing.T) (*Spec, *started) {
 	t.Helper()
 	spec := sh(t, "echo only-in-this-container > /marker; exec sleep 1000")
 	c := start(t, spec, Hooks{})
-	marker := filepath.Join(spec.Root.UpperDir, "marker")
+	cmdline := filepath.Join("/proc", strconv.Itoa(c.Pid()), "cmdline")
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		if _, err := os.Stat(marker); err == nil {
+		if b, err := os.ReadFile(cmdline); err == nil && string(b) == "sleep\x001000\x00" {
 			break
 		}
 		if time.Now().After(deadline) {
