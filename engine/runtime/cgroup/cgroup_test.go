@@ -389,9 +389,9 @@ func TestLoad(t *testing.T) {
 
 func TestProcessAndStats(t *testing.T) {
 	m, _, _ := newTestManager(t, Resources{Memory: 256 * mib, PidsLimit: 50})
-	// A shell holding a 4 MiB string and waiting for its sleep (the echo
-	// after keeps the shell from exec'ing sleep).
-	holder := startIn(t, m, `x=$(head -c 4194304 /dev/zero | tr "\0" a); echo ready; `+busybox+` sleep 30; echo end`)
+	// A shell holding a 4 MiB string and waiting for its sleep, forked
+	// before "ready" is printed.
+	holder := startIn(t, m, `x=$(head -c 4194304 /dev/zero | tr "\0" a); `+busybox+` sleep 30 & echo ready; wait; echo end`)
 	eventually(t, "the holder to fill its string", func() bool { return strings.Contains(holder.output(t), "ready") })
 
 	pids, err := m.Pids()
