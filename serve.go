@@ -20,6 +20,7 @@ import (
 	"github.com/skiff-dev/skiff/engine"
 	"github.com/skiff-dev/skiff/engine/network"
 	"github.com/skiff-dev/skiff/engine/registry"
+	"github.com/skiff-dev/skiff/internal/memtrim"
 	"github.com/skiff-dev/skiff/server"
 	"github.com/skiff-dev/skiff/server/daemonconfig"
 )
@@ -116,6 +117,12 @@ func newLogger(debug bool) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 }
 
+// idleTrimDelay is how long the daemon waits after the last request
+// before it trims its memory: longer than the gaps within a burst of
+// commands, so that a burst does not fault its code back in again and
+// again.
+const idleTrimDelay = 10 * time.Second
+
 // runDaemon opens the engine, serves until ctx ends and shuts down. ready,
 // if not nil, receives the server once it accepts connections.
 func runDaemon(ctx context.Context, cfg daemonConfig, log *slog.Logger, ready chan<- *server.Server) error {
@@ -151,6 +158,11 @@ func runDaemon(ctx context.Context, cfg daemonConfig, log *slog.Logger, ready ch
 	if err != nil {
 		return err
 	}
+	// Once requests stop, the daemon gives back the memory they (and its
+	// start) touched: the heap's garbage, and the binary's code and tables
+	// (clean pages of the page cache, faulted back in on the next request).
+	idle := memtrim.NewIdle(idleTrimDelay, memtrim.All)
+	defer idle.Stop()
 	srv := server.New(eng, server.Config{
 		Socket:    cfg.socket,
 		Listen:    cfg.listen,
@@ -160,6 +172,7 @@ func runDaemon(ctx context.Context, cfg daemonConfig, log *slog.Logger, ready ch
 		TLSCert:   cfg.tlsCert,
 		TLSKey:    cfg.tlsKey,
 		MaxUpload: maxUpload,
+		OnRequest: idle.Touch,
 	})
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ctx) }()

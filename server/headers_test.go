@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -24,5 +25,18 @@ func TestSecurityHeaders(t *testing.T) {
 		if !strings.Contains(csp, directive) {
 			t.Errorf("Content-Security-Policy %q lacks %q", csp, directive)
 		}
+	}
+}
+
+// Every request reaches Config.OnRequest, over either listener, whether
+// or not it is authenticated: the daemon's idle trim counts them.
+func TestOnRequestSeesEachRequest(t *testing.T) {
+	var n atomic.Int32
+	d := startDaemonConfig(t, t.TempDir(), Config{OnRequest: func() { n.Add(1) }})
+	get(t, d.unixHTTP(), http.MethodGet, "http://skiff/_ping", nil)
+	get(t, http.DefaultClient, http.MethodGet, "http://"+d.tcp+"/", nil)
+	get(t, http.DefaultClient, http.MethodGet, "http://"+d.tcp+"/v1.51/containers/json", nil)
+	if got := n.Load(); got != 3 {
+		t.Errorf("OnRequest called %d times for 3 requests", got)
 	}
 }

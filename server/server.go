@@ -58,6 +58,9 @@ type Config struct {
 	MaxUpload int64
 	// Now is the clock of sessions and login limits; nil is time.Now.
 	Now func() time.Time
+	// OnRequest, when set, is called as each request arrives (the daemon
+	// trims its memory once requests have stopped for a while).
+	OnRequest func()
 }
 
 // Server serves the API on its listeners until its context ends.
@@ -87,7 +90,7 @@ func New(backend Backend, cfg Config) *Server {
 	e.HTTPErrorHandler = s.errorHandler
 	// Authentication comes first: an unauthenticated client learns nothing,
 	// not even which API versions exist.
-	e.Pre(s.recoverPanics, responseHeaders(cfg.Version), securityHeaders, s.authenticate, apiVersion, limitUploads(cfg.MaxUpload))
+	e.Pre(s.recoverPanics, s.noteRequest, responseHeaders(cfg.Version), securityHeaders, s.authenticate, apiVersion, limitUploads(cfg.MaxUpload))
 	builds := buildsByID{backend}
 	dockerapi.Register(e, backend, builds, dockerapi.Options{Version: cfg.Version})
 	skiffapi.Register(e, backend, builds, skiffapi.Options{BaseContext: s.baseContext})
@@ -95,6 +98,17 @@ func New(backend Backend, cfg Config) *Server {
 	serveDashboard(e, cfg.Dashboard)
 	s.echo = e
 	return s
+}
+
+// noteRequest tells Config.OnRequest of each request.
+func (s *Server) noteRequest(next echo.HandlerFunc) echo.HandlerFunc {
+	if s.cfg.OnRequest == nil {
+		return next
+	}
+	return func(c echo.Context) error {
+		s.cfg.OnRequest()
+		return next(c)
+	}
 }
 
 // Handler is the HTTP handler, for tests that serve it themselves.

@@ -1,16 +1,12 @@
 package monitor
 
 import (
-	"bufio"
-	"os"
 	goruntime "runtime"
 	"runtime/debug"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/skiff-dev/skiff/internal/memtrim"
 )
 
 // When the monitor trims its memory: trimDelay after the start, once a
@@ -26,7 +22,7 @@ const (
 // scheduleTrims arranges the trims that follow the start.
 func scheduleTrims() {
 	time.AfterFunc(trimDelay, trimMemory)
-	time.AfterFunc(retrimDelay, trimFileMappings)
+	time.AfterFunc(retrimDelay, memtrim.FileMappings)
 }
 
 // trimMemory gives back what starting up cost and an idle monitor does not
@@ -37,7 +33,8 @@ func scheduleTrims() {
 //
 //   - The heap's garbage is collected and returned to the kernel, and the
 //     GC runs early from then on (GOGC 25).
-//   - The binary's read-only file mappings are trimmed (trimFileMappings).
+//   - The binary's read-only file mappings are trimmed
+//     (memtrim.FileMappings).
 //
 // It then keeps the mappings trimmed after each later garbage collection
 // (trimAfterGC): a collection, such as the one the Go runtime forces every
@@ -45,78 +42,8 @@ func scheduleTrims() {
 // touch otherwise, about 1.5 MB of them.
 func trimMemory() {
 	debug.SetGCPercent(25)
-	debug.FreeOSMemory()
-	trimFileMappings()
+	memtrim.All()
 	trimAfterGC()
-}
-
-// trimFileMappings drops the pages of read-only file mappings from the
-// monitor's page tables (MADV_DONTNEED). Only mappings with no private
-// (copy-on-write) page are trimmed, so that nothing is lost: each page is a
-// clean page of the page cache, still there (the daemon maps the same
-// binary) and faulted back in on the next access. RSS then counts what the
-// monitor uses rather than what its start touched.
-//
-// The mappings are all read first and trimmed at the end, in a loop of
-// system calls: the code that reads /proc/self/smaps would otherwise fault
-// its own pages back in (and, through the kernel's fault-around, 64 KiB
-// around each).
-func trimFileMappings() {
-	f, err := os.Open("/proc/self/smaps")
-	if err != nil {
-		return
-	}
-	type mapping struct {
-		start, end uintptr
-		trim       bool
-	}
-	var cur mapping
-	trim := make([]mapping, 0, 16)
-	flush := func() {
-		if cur.trim {
-			trim = append(trim, cur)
-		}
-	}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		fields := strings.Fields(line)
-		if len(fields) == 0 {
-			continue
-		}
-		if addr, ok := mappingHeader(fields); ok {
-			flush()
-			start, end, _ := strings.Cut(addr, "-")
-			s, err1 := strconv.ParseUint(start, 16, 64)
-			e, err2 := strconv.ParseUint(end, 16, 64)
-			perms, inode := fields[1], fields[4]
-			cur = mapping{
-				start: uintptr(s), end: uintptr(e),
-				// read-only, private, backed by a file; "[vdso]" & co have inode 0
-				trim: err1 == nil && err2 == nil && perms[1] == '-' && perms[3] == 'p' && inode != "0",
-			}
-			continue
-		}
-		// A private page already copied (relocations done before a RELRO
-		// mprotect) would be lost: leave such a mapping alone.
-		if fields[0] == "Anonymous:" && fields[1] != "0" {
-			cur.trim = false
-		}
-	}
-	flush()
-	f.Close()
-	for _, m := range trim {
-		unix.Syscall(unix.SYS_MADVISE, m.start, m.end-m.start, unix.MADV_DONTNEED)
-	}
-}
-
-// mappingHeader tells whether fields is a mapping's first line in smaps
-// ("start-end perms offset dev inode [path]"), returning its address range.
-func mappingHeader(fields []string) (string, bool) {
-	if len(fields) < 5 || strings.HasSuffix(fields[0], ":") || !strings.Contains(fields[0], "-") || len(fields[1]) != 4 {
-		return "", false
-	}
-	return fields[0], true
 }
 
 // retrimInterval is the least time between two trims after a garbage
@@ -142,7 +69,7 @@ func trimAfterGC() {
 			// millisecond.
 			if now := time.Now().UnixNano(); now-last.Load() >= int64(retrimInterval) {
 				last.Store(now)
-				trimFileMappings()
+				memtrim.FileMappings()
 			}
 			arm()
 		})
