@@ -124,7 +124,6 @@ type Service struct {
 type liveContainer struct {
 	client *monitor.Client
 	exited chan struct{} // closed when the container's process exits
-	code   int           // its exit code, set before exited is closed
 }
 
 // Config is what New needs.

@@ -174,7 +174,6 @@ func (s *Service) recordExit(id string, live *liveContainer, exit monitor.Exit) 
 		delete(s.live, id)
 	}
 	s.mu.Unlock()
-	live.code = exit.Code
 	defer close(live.exited)
 	defer s.notifyExit(id, WaitResult{ExitCode: exit.Code, Error: exit.Error})
 
@@ -332,19 +331,6 @@ func isGone(err error) bool {
 	return errdefs.IsNotFound(err) || errors.Is(err, unix.ESRCH)
 }
 
-// diedOf reports whether a container whose monitor did not answer a signal
-// because the container had gone died of that signal: its exit, handled
-// meanwhile, closes the monitor's client, and with it the connection the
-// answer was coming on.
-func diedOf(ctx context.Context, live *liveContainer, sig syscall.Signal) bool {
-	select {
-	case <-live.exited:
-		return live.code == 128+int(sig)
-	case <-ctx.Done():
-		return false
-	}
-}
-
 // Kill sends a signal (any: docker sends WINCH on every resize) to the
 // container's process.
 func (s *Service) Kill(ctx context.Context, ref, signal string) error {
@@ -373,9 +359,7 @@ func (s *Service) Kill(ctx context.Context, ref, signal string) error {
 		if !isGone(err) {
 			return fmt.Errorf("kill container %s: %w", shortID(c.ID), err)
 		}
-		if !diedOf(ctx, live, sig) {
-			return errdefs.ErrConflict.WithMessage(fmt.Sprintf("cannot kill container: %s: container %s is not running", ref, c.ID))
-		}
+		return errdefs.ErrConflict.WithMessage(fmt.Sprintf("cannot kill container: %s: container %s is not running", ref, c.ID))
 	}
 	s.publish(c, "kill", map[string]string{"signal": strconv.Itoa(int(sig))})
 	if sig == syscall.SIGKILL {

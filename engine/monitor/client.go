@@ -48,9 +48,23 @@ type Client struct {
 	// open, the monitor stays after the container exits. Nil after
 	// Connect.
 	hold *net.UnixConn
-	// conns are the connections of pending requests (and of exec-waits),
-	// which Close closes.
+	// conns are the connections of pending requests that wait for what
+	// may never come (waits, exec-waits, the setup of attach and exec
+	// sessions), which Close closes. Quick requests (quick) are not among
+	// them.
 	conns map[*net.UnixConn]struct{}
+}
+
+// quick tells the requests that a monitor answers at once, bounded by
+// callTimeout: Close lets them finish, so that the answer to a signal that
+// killed the container is not lost to the Close that the container's exit
+// brings about.
+func quick(op string) bool {
+	switch op {
+	case opInfo, opSignal, opResize, opExecResize:
+		return true
+	}
+	return false
 }
 
 // Connect reconnects to the monitor of a running container, as a daemon
@@ -138,10 +152,12 @@ func (c *Client) stream(conn *net.UnixConn, br *bufio.Reader) *Stream {
 	return &Stream{conn: conn, r: br}
 }
 
-// Close ends the Client's pending requests (a Wait returns an error) and
-// lets the monitor Start launched exit once the container has exited. It
-// never stops the container, and leaves Streams open: each belongs to its
-// caller, and may still be delivering the end of the output.
+// Close ends the Client's pending waits (a Wait returns an error) and lets
+// the monitor Start launched exit once the container has exited; requests
+// made after it fail. It never stops the container, leaves quick requests
+// (signal, resize) to get their answers, and leaves Streams open: each
+// belongs to its caller, and may still be delivering the end of the
+// output.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -185,7 +201,7 @@ func (c *Client) open(ctx context.Context, req request) (*net.UnixConn, *bufio.R
 	if err != nil {
 		return nil, nil, reply{}, err
 	}
-	if !c.track(conn) {
+	if !quick(req.Op) && !c.track(conn) {
 		conn.Close()
 		return nil, nil, reply{}, errClientClosed
 	}
@@ -202,8 +218,8 @@ func (c *Client) open(ctx context.Context, req request) (*net.UnixConn, *bufio.R
 	}
 	if err != nil {
 		c.release(conn)
-		if c.isClosed() {
-			err = errClientClosed
+		if !quick(req.Op) && c.isClosed() {
+			err = errClientClosed // Close cut it off
 		}
 		return nil, nil, reply{}, err
 	}
