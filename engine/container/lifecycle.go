@@ -72,7 +72,7 @@ func (s *Service) startLocked(ctx context.Context, c *Container) error {
 		// Asked for at once: a short-lived container exits while its
 		// start is being recorded below, and its monitor answers a wait
 		// only once it has received it.
-		exited = awaitExit(client)
+		exited = exitOf(client)
 	}
 	if err != nil {
 		conn.release()
@@ -128,10 +128,10 @@ type exitResult struct {
 	err  error
 }
 
-// awaitExit asks client for its container's exit and delivers the answer
+// exitOf asks client for its container's exit and delivers the answer
 // on the channel it returns. The goroutine ends with the container, or
 // with an error once client is closed.
-func awaitExit(client *monitor.Client) <-chan exitResult {
+func exitOf(client *monitor.Client) <-chan exitResult {
 	ch := make(chan exitResult, 1)
 	go func() {
 		exit, err := client.Wait(context.Background())
@@ -141,7 +141,7 @@ func awaitExit(client *monitor.Client) <-chan exitResult {
 }
 
 // watch waits for a running container's exit, delivered on exited (see
-// awaitExit), records it and applies the restart policy. One runs per
+// exitOf), records it and applies the restart policy. One runs per
 // start, and it ends with the container.
 func (s *Service) watch(id string, live *liveContainer, exited <-chan exitResult) {
 	r := <-exited

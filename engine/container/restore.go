@@ -157,7 +157,7 @@ func (s *Service) reconnect(ctx context.Context, c *Container) error {
 		s.mu.Lock()
 		s.live[c.ID] = live
 		s.mu.Unlock()
-		go s.watch(c.ID, live, awaitExit(client))
+		go s.watch(c.ID, live, exitOf(client))
 		return nil
 	}
 	if !errdefs.IsNotFound(err) {

@@ -165,11 +165,12 @@ func awaitPrevious(ctx context.Context, dir string) error {
 		}
 		return err
 	}
-	return awaitExit(ctx, pid, finishTimeout)
+	return awaitGone(ctx, pid, finishTimeout)
 }
 
-// awaitExit waits for the process pid to exit, at most timeout.
-func awaitExit(ctx context.Context, pid int, timeout time.Duration) error {
+// awaitGone waits for the process pid, not a child of this one, to exit,
+// at most timeout.
+func awaitGone(ctx context.Context, pid int, timeout time.Duration) error {
 	fd, err := unix.PidfdOpen(pid, 0)
 	if errors.Is(err, unix.ESRCH) {
 		return nil
