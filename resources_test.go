@@ -48,10 +48,13 @@ func TestResourceLimits(t *testing.T) {
 
 	t.Run("a fork bomb is held by --pids-limit and the host stays responsive", func(t *testing.T) {
 		t.Parallel()
-		// The bomb runs beside the container's init, which stays (exec:
-		// it never needs to fork).
+		// The bomb runs beside the container's init, which stays: it forks
+		// once, the bomb's first process, before anything else runs, then
+		// execs sleep. (Had it run the bomb's function itself, its own
+		// second fork could fail at the limit, and a shell that cannot
+		// fork exits.)
 		id := strings.TrimSpace(mustSucceed(t, "run -d", d.docker("run", "-d", "--pids-limit", "20", "busybox", "sh", "-c",
-			"b(){ b|b& }; b 2>/dev/null; exec sleep 1000")))
+			"(b(){ b|b& }; b) 2>/dev/null & exec sleep 1000")))
 		if got := cgroupFile(t, "pids", id, "pids.max"); got != "20" {
 			t.Errorf("pids.max: %q", got)
 		}
