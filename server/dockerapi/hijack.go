@@ -194,12 +194,38 @@ func (r *containerRoutes) attach(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	opts := engine.ContainerAttachOptions{Stdin: boolParam(c, "stdin"), Stdout: boolParam(c, "stdout"), Stderr: boolParam(c, "stderr")}
-	conn, in, err := hijack(c, streamType(c, ctr.Config.Tty))
-	if err != nil {
-		return err
+	// The client is answered once the attach is in place, never before:
+	// docker run starts the container as soon as it has the answer, and
+	// an attach registered after that start would miss the output before
+	// it. For a container not running yet, the attach is in place when it
+	// waits for the start (Waiting); for a running one, when it returns.
+	var (
+		conn      net.Conn
+		in        *bufio.Reader
+		hijackErr error
+		hijacked  bool
+	)
+	answer := func() {
+		hijacked = true
+		conn, in, hijackErr = hijack(c, streamType(c, ctr.Config.Tty))
+	}
+	opts := engine.ContainerAttachOptions{
+		Stdin: boolParam(c, "stdin"), Stdout: boolParam(c, "stdout"), Stderr: boolParam(c, "stderr"),
+		Waiting: answer, // called, if at all, by ContainerAttach's goroutine: this one
 	}
 	stream, err := r.b.ContainerAttach(ctx, ctr.ID, opts)
+	if !hijacked {
+		if err != nil {
+			return err // still a plain HTTP error
+		}
+		answer()
+	}
+	if hijackErr != nil {
+		if stream != nil {
+			stream.Close()
+		}
+		return hijackErr
+	}
 	if err != nil {
 		fmt.Fprintf(conn, "error attaching: %v\n", err)
 		conn.Close()
