@@ -495,33 +495,56 @@ func (cc *cliContext) monitorTTYSize(ctx context.Context, resize resizer) func()
 	}
 }
 
-// proxySignals forwards every signal skiff receives to the container as
+// signalProxy forwards every signal skiff receives to a container as
 // POST /containers/{id}/kill?signal=NAME, as docker's sig-proxy: SIGCHLD,
 // SIGPIPE and the Go runtime's SIGURG excepted. Failures are ignored (the
 // container may be gone). On a third SIGINT/SIGTERM, abort — when not nil —
-// gives up the session, as docker's forced exit. It returns the function
-// that stops forwarding.
+// gives up the session, as docker's forced exit.
 //
-// The Go runtime takes milliseconds to subscribe to the real-time signals
-// (it enables each in turn on its signal thread) and as long to unsubscribe
-// from all of them: a third of a `run --rm true`. So only the classic
-// signals, which take little, are subscribed before proxySignals returns;
-// the real-time ones follow in the forwarding goroutine, which also
-// unsubscribes once forwarding stops, without holding up the command's end.
-func (cc *cliContext) proxySignals(ctx context.Context, api *client.Client, id string, abort func()) func() {
+// Subscribing is slow: the Go runtime enables each signal in turn on its
+// signal thread, about 20 µs apiece, so 0.7 ms for the classic ones and as
+// long for the real-time ones (a twentieth of a `run --rm true`). So it is
+// done in the proxy's goroutine: run starts the proxy before it creates the
+// container, waits for the classic signals' subscription (subscribed) only
+// before the start, and names the container (forward) once created; what
+// arrives meanwhile waits in the channel. The real-time signals follow
+// without being waited for, and the goroutine unsubscribes once the proxy
+// stops, without holding up the command's end.
+type signalProxy struct {
+	signals    chan os.Signal
+	subscribed chan struct{} // closed once the classic signals are
+	target     chan string   // the container's ID
+	done       chan struct{}
+	stopOnce   sync.Once
+}
+
+// startSignalProxy starts subscribing; signals are forwarded once forward
+// names the container.
+func (cc *cliContext) startSignalProxy(ctx context.Context, api *client.Client, abort func()) *signalProxy {
 	ctx = context.WithoutCancel(ctx)
-	signals := make(chan os.Signal, 128)
-	cc.notify(signals, classicSignals()...)
-	done := make(chan struct{})
-	go func() {
-		defer cc.stopNotify(signals)
-		cc.notify(signals, realtimeSignals()...)
+	p := &signalProxy{
+		signals:    make(chan os.Signal, 128),
+		subscribed: make(chan struct{}),
+		target:     make(chan string, 1),
+		done:       make(chan struct{}),
+	}
+	go func() { // ends with stop
+		defer cc.stopNotify(p.signals)
+		cc.notify(p.signals, classicSignals()...)
+		close(p.subscribed)
+		cc.notify(p.signals, realtimeSignals()...)
+		var id string
+		select {
+		case id = <-p.target:
+		case <-p.done:
+			return
+		}
 		terminations := 0
 		for {
 			var sig os.Signal
 			select {
-			case sig = <-signals:
-			case <-done:
+			case sig = <-p.signals:
+			case <-p.done:
 				return
 			}
 			s, ok := sig.(syscall.Signal)
@@ -541,8 +564,27 @@ func (cc *cliContext) proxySignals(ctx context.Context, api *client.Client, id s
 			_, _ = api.ContainerKill(ctx, id, client.ContainerKillOptions{Signal: name})
 		}
 	}()
-	var once sync.Once
-	return func() { once.Do(func() { close(done) }) }
+	return p
+}
+
+// forward names the container the signals go to, those received so far
+// included. It is called once.
+func (p *signalProxy) forward(id string) { p.target <- id }
+
+// waitSubscribed returns once the classic signals are subscribed: from
+// then on, none of them ends skiff or goes unforwarded.
+func (p *signalProxy) waitSubscribed() { <-p.subscribed }
+
+// stop ends forwarding; the goroutine unsubscribes on its own.
+func (p *signalProxy) stop() { p.stopOnce.Do(func() { close(p.done) }) }
+
+// proxySignals forwards signals to the container id from its return on,
+// and returns the function that stops forwarding (see signalProxy).
+func (cc *cliContext) proxySignals(ctx context.Context, api *client.Client, id string, abort func()) func() {
+	p := cc.startSignalProxy(ctx, api, abort)
+	p.forward(id)
+	p.waitSubscribed()
+	return p.stop
 }
 
 // classicSignals are the signals 1 to 31 that a process can catch, and

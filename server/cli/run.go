@@ -164,25 +164,30 @@ func runRun(ctx context.Context, cc *cliContext, opts runOptions) error {
 		return err
 	}
 
+	// The session outlives an interrupt: with --sig-proxy the signal goes
+	// to the container, whose exit ends the run. The proxy subscribes
+	// while the container is created (see signalProxy).
+	sessionCtx, abort := context.WithCancel(context.WithoutCancel(ctx))
+	defer abort()
+	var proxy *signalProxy
+	if opts.sigProxy && !opts.detach {
+		proxy = cc.startSignalProxy(ctx, api, abort)
+		defer proxy.stop()
+	} else {
+		stop := context.AfterFunc(ctx, abort)
+		defer stop()
+	}
+
 	id, err := createContainer(ctx, cc, api, opts.container, request)
 	if err != nil {
 		return runFailure(ctx, cc, err)
 	}
+	if proxy != nil {
+		proxy.forward(id)
+	}
 	if opts.detach {
 		// docker prints the ID as soon as it has it, before starting.
 		fmt.Fprintln(cc.stdout, id)
-	}
-
-	// The session outlives an interrupt: with --sig-proxy the signal goes
-	// to the container, whose exit ends the run.
-	sessionCtx, abort := context.WithCancel(context.WithoutCancel(ctx))
-	defer abort()
-	if opts.sigProxy && !opts.detach {
-		stop := cc.proxySignals(ctx, api, id, abort)
-		defer stop()
-	} else {
-		stop := context.AfterFunc(ctx, abort)
-		defer stop()
 	}
 
 	var stream *backgroundStream
@@ -221,6 +226,9 @@ func runRun(ctx context.Context, cc *cliContext, opts runOptions) error {
 	defer cancelWait()
 	status := waitForExit(waitCtx, cc, api, id, condition)
 
+	if proxy != nil {
+		proxy.waitSubscribed() // long done, in practice
+	}
 	if _, err := api.ContainerStart(sessionCtx, id, client.ContainerStartOptions{}); err != nil {
 		if stream != nil {
 			_ = stream.stop() // restores the terminal before printing

@@ -337,7 +337,8 @@ func TestRunProxiesSignalsToTheContainer(t *testing.T) {
 	var d *fakeDaemon
 	d = runDaemon(t, multiplexedStream, func(s hijackSession) {
 		// ctrl-C on a non-TTY run: the CLI forwards SIGINT, the container
-		// dies of it.
+		// dies of it. (The proxy is subscribed before the start.)
+		eventually(t, "the start", func() bool { return len(d.requestsTo("POST /containers/"+testID+"/start")) == 1 })
 		signals.send(syscall.SIGINT)
 		eventually(t, "the forwarded SIGINT", func() bool { return len(d.requestsTo("POST /containers/"+testID+"/kill")) == 1 })
 	}, 130)
