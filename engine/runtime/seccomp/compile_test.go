@@ -305,6 +305,33 @@ func TestDefaultCache(t *testing.T) {
 	}
 }
 
+// Callers that come while a capability set compiles share that compile:
+// a prestarted init compiles the default set ahead, and its container's
+// setup may ask for it before that is done.
+func TestDefaultCompilesOnceForConcurrentCallers(t *testing.T) {
+	caps := []string{"CAP_KILL", "CAP_NET_RAW", "CAP_FOWNER"} // a set no other test uses
+	before := defaultCompiles.Load()
+	filters := make(chan *Filter, 8)
+	for range cap(filters) {
+		go func() {
+			f, err := Default(caps)
+			if err != nil {
+				t.Error(err)
+			}
+			filters <- f
+		}()
+	}
+	first := <-filters
+	for range cap(filters) - 1 {
+		if f := <-filters; f != first {
+			t.Fatal("concurrent callers got filters compiled apart")
+		}
+	}
+	if n := defaultCompiles.Load() - before; n != 1 {
+		t.Errorf("%d compiles for %d concurrent callers, want 1", n, cap(filters))
+	}
+}
+
 func TestDefaultSize(t *testing.T) {
 	f, err := Default(defaultCaps)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	profiles "github.com/moby/profiles/seccomp"
 	"github.com/opencontainers/runtime-spec/specs-go"
@@ -13,7 +14,15 @@ import (
 // defaultFilters caches Default's filters by capability set (the key is the
 // canonical, comma-joined list). Kernel version and GOARCH, the profile's
 // other inputs, do not change while the process runs.
-var defaultFilters sync.Map // string -> *Filter
+var defaultFilters sync.Map // string -> *compiled
+
+// compiled is one capability set's filter, compiled once: callers that
+// come while it compiles wait for it rather than compile it again.
+type compiled struct {
+	once   sync.Once
+	filter *Filter
+	err    error
+}
 
 // Default returns Docker's default seccomp profile compiled for a container
 // with the given capabilities ("CAP_SYS_ADMIN"; case and the CAP_ prefix do
@@ -22,23 +31,22 @@ var defaultFilters sync.Map // string -> *Filter
 // present; with CAP_SYS_ADMIN, for instance, mount, unshare, setns and
 // clone with namespace flags are allowed and clone3 is no longer ENOSYS.
 //
-// Filters are compiled once per capability set and shared.
+// Filters are compiled once per capability set and shared, the compile
+// under way included.
 func Default(capabilities []string) (*Filter, error) {
 	caps := canonicalCaps(capabilities)
-	key := strings.Join(caps, ",")
-	if f, ok := defaultFilters.Load(key); ok {
-		return f.(*Filter), nil
-	}
-	f, err := compileDefault(caps)
-	if err != nil {
-		return nil, err
-	}
-	cached, _ := defaultFilters.LoadOrStore(key, f)
-	return cached.(*Filter), nil
+	v, _ := defaultFilters.LoadOrStore(strings.Join(caps, ","), &compiled{})
+	c := v.(*compiled)
+	c.once.Do(func() { c.filter, c.err = compileDefault(caps) })
+	return c.filter, c.err
 }
+
+// defaultCompiles counts compileDefault's calls, for tests.
+var defaultCompiles atomic.Int64
 
 // compileDefault compiles Docker's default profile, uncached.
 func compileDefault(caps []string) (*Filter, error) {
+	defaultCompiles.Add(1)
 	cfg, err := defaultProfile(caps)
 	if err != nil {
 		return nil, err
