@@ -36,6 +36,7 @@ func TestStandby(t *testing.T) {
 		ahead := awaitChild(t, standby)
 
 		cfg := testConfig(t, "sh", "-c", "echo hello; exit 3")
+		next := watchMounts(t) // before this start launches the next standby
 		c := startMonitor(t, cfg)
 		s, err := c.Attach(context.Background(), AttachOptions{Stdout: true, Replay: true})
 		if err != nil {
@@ -53,7 +54,7 @@ func TestStandby(t *testing.T) {
 		if c.Pid() != ahead {
 			if mounts.changed() && attempt < 10 {
 				t.Logf("attempt %d: the host's mount table changed meanwhile, and the container rightly got a new init; again", attempt)
-				mounts = watchMounts(t)
+				mounts = next
 				continue
 			}
 			t.Errorf("the container's init is %d, not the one the standby started ahead (%d)", c.Pid(), ahead)
