@@ -17,6 +17,7 @@ import (
 	"github.com/containerd/errdefs"
 	"golang.org/x/sys/unix"
 
+	"github.com/skiff-dev/skiff/engine/runtime"
 	"github.com/skiff-dev/skiff/engine/runtime/cgroup"
 )
 
@@ -171,30 +172,9 @@ func awaitPrevious(ctx context.Context, dir string) error {
 // awaitGone waits for the process pid, not a child of this one, to exit,
 // at most timeout.
 func awaitGone(ctx context.Context, pid int, timeout time.Duration) error {
-	fd, err := unix.PidfdOpen(pid, 0)
-	if errors.Is(err, unix.ESRCH) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("pidfd_open %d: %w", pid, err)
-	}
-	defer unix.Close(fd)
-	deadline := time.Now().Add(timeout)
-	for {
-		// A pidfd polls readable once its process has exited.
-		ms := min(time.Until(deadline), 100*time.Millisecond).Milliseconds()
-		n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, int(max(ms, 0)))
-		switch {
-		case n > 0:
-			return nil
-		case err != nil && err != unix.EINTR:
-			return fmt.Errorf("wait for process %d: %w", pid, err)
-		case ctx.Err() != nil:
-			return ctx.Err()
-		case time.Now().After(deadline):
-			return fmt.Errorf("process %d still runs after %v", pid, timeout)
-		}
-	}
+	ctx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("process %d still runs after %v", pid, timeout))
+	defer cancel()
+	return runtime.AwaitExit(ctx, pid)
 }
 
 func (cfg *Config) validate() error {

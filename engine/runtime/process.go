@@ -1,10 +1,12 @@
 package runtime
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -80,7 +82,7 @@ func (t *Task) Signal(sig syscall.Signal) error {
 // Wait waits for the process to end, reaps it and returns how it ended.
 // It may be called once.
 func (t *Task) Wait() (ExitStatus, error) {
-	if err := awaitExit(t.proc.Pid); err != nil {
+	if err := AwaitExit(context.Background(), t.proc.Pid); err != nil {
 		return ExitStatus{}, fmt.Errorf("wait for process %d: %w", t.proc.Pid, err)
 	}
 	st, err := t.proc.Wait()
@@ -90,16 +92,21 @@ func (t *Task) Wait() (ExitStatus, error) {
 	return exitStatusOf(st)
 }
 
-// awaitExit returns once the child pid has exited, without reaping it. The
-// goroutine waits in the Go runtime's poller, on a pidfd (which polls
-// readable once its process has exited), where os.Process.Wait would block
-// its thread in waitid: in a process with a single P, the monitor's, the
-// other goroutines would then wait for the runtime to notice the blocked
-// thread (up to milliseconds) before they could run.
-func awaitExit(pid int) error {
+// AwaitExit returns once the process pid has exited (a child is not
+// reaped), at once if there is no such process, or with ctx's error when
+// ctx ends first. The goroutine waits in the Go runtime's poller, on a
+// pidfd (which polls readable once its process has exited), where
+// os.Process.Wait would block its thread in waitid: in a process with a
+// single P, the monitor's, the other goroutines would then wait for the
+// runtime to notice the blocked thread (up to milliseconds) before they
+// could run.
+func AwaitExit(ctx context.Context, pid int) error {
 	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
+	if errors.Is(err, unix.ESRCH) {
+		return nil
+	}
 	if err != nil {
-		return fmt.Errorf("pidfd_open: %w", err)
+		return fmt.Errorf("pidfd_open %d: %w", pid, err)
 	}
 	f := os.NewFile(uintptr(fd), "pidfd")
 	defer f.Close()
@@ -107,6 +114,8 @@ func awaitExit(pid int) error {
 	if err != nil {
 		return err
 	}
+	stop := context.AfterFunc(ctx, func() { f.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
 	var perr error
 	err = rc.Read(func(fd uintptr) bool {
 		n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 0)
@@ -116,6 +125,9 @@ func awaitExit(pid int) error {
 		}
 		return n > 0
 	})
+	if errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
 	return errors.Join(err, perr)
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -211,4 +212,32 @@ func pidsHierarchyID(t *testing.T) string {
 	}
 	t.Fatal("no pids hierarchy in /proc/self/cgroup")
 	return ""
+}
+
+// AwaitExit returns when the process exits, at once for a pid that is
+// gone, and with the context's error when the context ends first; it does
+// not reap a child.
+func TestAwaitExit(t *testing.T) {
+	cmd := exec.Command("sleep", "0.2")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := AwaitExit(ctx, cmd.Process.Pid); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("AwaitExit of a running process with a short context: %v, want the deadline", err)
+	}
+	if err := AwaitExit(context.Background(), cmd.Process.Pid); err != nil {
+		t.Fatalf("AwaitExit: %v", err)
+	}
+	if _, err := os.Stat(fmt.Sprintf("/proc/%d", cmd.Process.Pid)); err != nil {
+		t.Errorf("the exited child was reaped: %v", err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := AwaitExit(context.Background(), cmd.Process.Pid); err != nil {
+		t.Errorf("AwaitExit of a reaped pid: %v, want nil", err)
+	}
 }
