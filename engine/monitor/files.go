@@ -62,25 +62,19 @@ func syncExit(dir string) error {
 	return nil
 }
 
-// writeRunFile stores data in dir/name atomically but not durably: for the
-// files that describe processes (the monitor's config, the pid files),
-// which mean nothing after the machine went down, when their processes
-// are gone. A daemon that dies, or a monitor, loses none of them: they are
-// in the page cache. Skipping the two fsyncs saves about a millisecond per
-// file on the start path.
-func writeRunFile(dir, name string, data []byte) error {
-	return writeFileAtomic(dir, name, data)
-}
-
-// writePid stores pid in dir/name, atomically (a run file).
+// writePid stores pid in dir/name (see writeFileAtomic).
 func writePid(dir, name string, pid int) error {
-	return writeRunFile(dir, name, []byte(strconv.Itoa(pid)+"\n"))
+	return writeFileAtomic(dir, name, []byte(strconv.Itoa(pid)+"\n"))
 }
 
 // writeFileAtomic replaces dir/name with data so that a reader sees the old
 // file or the new one, never a part: it writes a temporary file and renames
-// it over name. It syncs nothing (see syncExit for the one file made
-// durable).
+// it over name. It syncs nothing: the files that describe processes (the
+// monitor's config, the pid files) mean nothing after the machine went
+// down, when their processes are gone, and a daemon or monitor that dies
+// loses none of them (they are in the page cache); skipping the two fsyncs
+// saves about a millisecond per file on the start path. The exit record,
+// the one file made durable, is synced later (syncExit).
 func writeFileAtomic(dir, name string, data []byte) (err error) {
 	f, err := os.CreateTemp(dir, "."+name+".*")
 	if err != nil {

@@ -75,7 +75,7 @@ func Start(ctx context.Context, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode monitor config: %w", err)
 	}
-	if err := writeRunFile(dir, configFile, b); err != nil {
+	if err := writeFileAtomic(dir, configFile, b); err != nil {
 		return nil, fmt.Errorf("write monitor config: %w", err)
 	}
 
