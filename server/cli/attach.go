@@ -72,7 +72,7 @@ func runAttach(ctx context.Context, cc *cliContext, opts attachOptions) error {
 	stdinAttached = stdinAttached && inspected.Config.OpenStdin
 
 	if opts.sigProxy && !inspected.Config.Tty {
-		stop := cc.proxySignals(ctx, api, opts.container, nil)
+		stop := cc.proxySignals(ctx, api, opts.container)
 		defer stop()
 	}
 
@@ -579,9 +579,10 @@ func (p *signalProxy) waitSubscribed() { <-p.subscribed }
 func (p *signalProxy) stop() { p.stopOnce.Do(func() { close(p.done) }) }
 
 // proxySignals forwards signals to the container id from its return on,
-// and returns the function that stops forwarding (see signalProxy).
-func (cc *cliContext) proxySignals(ctx context.Context, api *client.Client, id string, abort func()) func() {
-	p := cc.startSignalProxy(ctx, api, abort)
+// and returns the function that stops forwarding (see signalProxy). Its
+// callers, attach and start -a, have no forced exit to offer.
+func (cc *cliContext) proxySignals(ctx context.Context, api *client.Client, id string) func() {
+	p := cc.startSignalProxy(ctx, api, nil)
 	p.forward(id)
 	p.waitSubscribed()
 	return p.stop

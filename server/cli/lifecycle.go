@@ -95,7 +95,7 @@ func runStartAttached(ctx context.Context, cc *cliContext, opts startOptions) er
 	}
 
 	if !tty {
-		stop := cc.proxySignals(ctx, api, c.ID, nil)
+		stop := cc.proxySignals(ctx, api, c.ID)
 		defer stop()
 	}
 	stdinAttached := opts.interactive && openStdin
