@@ -29,12 +29,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-CGO_ENABLED=0 go build -o "$work/skiff" .
+start_skiff
 scripts/busybox-rootfs.sh "$work/busybox.tar" >/dev/null
-"$work/skiff" serve --data-root "$work/root" --socket "$work/skiff.sock" --listen "" 2>"$work/daemon.log" &
-daemon=$!
-for _ in $(seq 50); do [ -S "$work/skiff.sock" ] && break; sleep 0.1; done
-skiff() { "$work/skiff" -H "unix://$work/skiff.sock" "$@"; }
 docker() { DOCKER_BUILDKIT=0 command docker "$@"; }
 podman_runtime=()
 podman() { command podman "${podman_runtime[@]}" "$@"; }

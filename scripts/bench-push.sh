@@ -37,40 +37,8 @@ find /usr/lib/x86_64-linux-gnu /usr/share -xdev -type f -printf '%s %P\t%h/%f\n'
 tar -cf "$work/layer.tar" --files-from="$work/files" 2>/dev/null
 echo "layer: $(du -m "$work/layer.tar" | cut -f1) MB in $(wc -l <"$work/files") files" >&2
 
-CGO_ENABLED=0 go build -o "$work/skiff" .
-"$work/skiff" serve --data-root "$work/root" --socket "$work/skiff.sock" --listen "" 2>"$work/daemon.log" &
-daemon=$!
-for _ in $(seq 50); do [ -S "$work/skiff.sock" ] && break; sleep 0.1; done
-skiff() { "$work/skiff" -H "unix://$work/skiff.sock" "$@"; }
+start_skiff
 skiff import "$work/layer.tar" skiff-bench-push >/dev/null
-
-# start_registry: an empty docker-registry on a free loopback port, whose
-# host:port it puts in $host.
-start_registry() {
-	local port
-	while :; do
-		port=$(shuf -i 20000-60000 -n 1)
-		! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-	done
-	host=127.0.0.1:$port
-	rm -rf "$work/storage"
-	cat >"$work/registry.yml" <<-EOF
-		version: 0.1
-		log: {level: error}
-		storage: {filesystem: {rootdirectory: $work/storage}}
-		http: {addr: $host}
-	EOF
-	docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
-	registry=$!
-	for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return; sleep 0.05; done
-	echo "docker-registry did not start:" >&2
-	cat "$work/registry.log" >&2
-	exit 1
-}
-stop_registry() {
-	[ -n "$registry" ] && kill "$registry" 2>/dev/null && wait "$registry" 2>/dev/null
-	registry=""
-}
 
 # push ENGINE: tags the image for the registry at $host and pushes it.
 push() {

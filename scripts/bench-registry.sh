@@ -25,26 +25,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The registry, on a free loopback port (Docker and podman allow plain HTTP
-# to 127.0.0.0/8 without --insecure-registry).
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-host=127.0.0.1:$port
-cat >"$work/registry.yml" <<YML
-version: 0.1
-log: {level: error}
-storage: {filesystem: {rootdirectory: $work/registry}}
-http: {addr: $host}
-YML
-docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
-registry=$!
-for _ in $(seq 50); do curl -sf "http://$host/v2/" >/dev/null && break; sleep 0.1; done
+start_registry
 image=$host/bench/usrlib:v1
 
-CGO_ENABLED=0 go build -o "$work/skiff" .
-"$work/skiff" serve --data-root "$work/root" --socket "$work/skiff.sock" --listen "" 2>"$work/daemon.log" &
-daemon=$!
-for _ in $(seq 50); do [ -S "$work/skiff.sock" ] && break; sleep 0.1; done
-skiff() { "$work/skiff" -H "unix://$work/skiff.sock" "$@"; }
+start_skiff
 
 # The layer: regular files of /usr/lib and /usr/share, in find's order, up
 # to 107 MB.
