@@ -102,6 +102,21 @@ func statuses(msgs []progressMsg) []string {
 	return out
 }
 
+// stream runs a pull or push websocket for ref to its end, which must be a
+// normal close, and returns its messages.
+func (env *regEnv) stream(t *testing.T, op, ref string) []progressMsg {
+	t.Helper()
+	conn, resp, err := env.dial(t, op, ref, nil)
+	if err != nil {
+		t.Fatalf("dial: %v (%s)", err, respStatus(resp))
+	}
+	msgs, err := readAll(t, conn)
+	if !websocket.IsCloseError(err, websocket.CloseNormalClosure) {
+		t.Fatalf("the stream ended with %v, want a normal close", err)
+	}
+	return msgs
+}
+
 func TestPullWebsocket(t *testing.T) {
 	env := newRegEnv(t)
 	img := registrytest.Image(t, testimage.Rootfs(t))
@@ -127,14 +142,7 @@ func TestPullWebsocket(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			conn, resp, err := env.dial(t, "pull", ref, nil)
-			if err != nil {
-				t.Fatalf("dial: %v (%s)", err, respStatus(resp))
-			}
-			msgs, err := readAll(t, conn)
-			if !websocket.IsCloseError(err, websocket.CloseNormalClosure) {
-				t.Fatalf("the stream ended with %v, want a normal close", err)
-			}
+			msgs := env.stream(t, "pull", ref)
 			got := statuses(msgs)
 			i := 0
 			for _, line := range got {
@@ -175,14 +183,7 @@ func TestPullWebsocket(t *testing.T) {
 // then a normal close: the stream itself went as it should.
 func TestPullWebsocketOfAnUnknownImage(t *testing.T) {
 	env := newRegEnv(t)
-	conn, resp, err := env.dial(t, "pull", env.reg.Host+"/test/nope:v1", nil)
-	if err != nil {
-		t.Fatalf("dial: %v (%s)", err, respStatus(resp))
-	}
-	msgs, err := readAll(t, conn)
-	if !websocket.IsCloseError(err, websocket.CloseNormalClosure) {
-		t.Fatalf("the stream ended with %v, want a normal close", err)
-	}
+	msgs := env.stream(t, "pull", env.reg.Host+"/test/nope:v1")
 	last := msgs[len(msgs)-1]
 	if last.Error == "" || last.Message.Error == nil || last.Message.Error.Code != http.StatusNotFound || last.Message.Error.Message != last.Error {
 		t.Errorf("last message %+v, want a not-found error", last)
@@ -328,14 +329,7 @@ func TestPushWebsocket(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			conn, resp, err := env.dial(t, "push", ref, nil)
-			if err != nil {
-				t.Fatalf("dial: %v (%s)", err, respStatus(resp))
-			}
-			msgs, err := readAll(t, conn)
-			if !websocket.IsCloseError(err, websocket.CloseNormalClosure) {
-				t.Fatalf("the stream ended with %v, want a normal close", err)
-			}
+			msgs := env.stream(t, "push", ref)
 			got := statuses(msgs)
 			if len(got) == 0 || got[0] != "The push refers to repository ["+env.reg.Host+"/test/busybox]" {
 				t.Errorf("first status of %q", got)
@@ -394,14 +388,7 @@ func TestPushWebsocketFails(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			conn, resp, err := env.dial(t, "push", tt.ref, nil)
-			if err != nil {
-				t.Fatalf("dial: %v (%s)", err, respStatus(resp))
-			}
-			msgs, err := readAll(t, conn)
-			if !websocket.IsCloseError(err, websocket.CloseNormalClosure) {
-				t.Fatalf("the stream ended with %v, want a normal close", err)
-			}
+			msgs := env.stream(t, "push", tt.ref)
 			last := msgs[len(msgs)-1]
 			if last.Message.Error == nil || (tt.code != 0 && last.Message.Error.Code != tt.code) || !strings.Contains(last.Error, tt.want) {
 				t.Errorf("last message %+v, want code %d and %q", last, tt.code, tt.want)
