@@ -187,16 +187,16 @@
 //
 // # Memory
 //
-// The monitor role uses one P (GOMAXPROCS 1) and a GC percent of 25. 50 ms
-// after the start, once a short-lived container's exit has been handled, it
-// drops what starting cost (trimMemory): the heap's garbage, and the pages
-// of the binary's read-only mappings that the package initialisers of the
-// whole skiff binary touched. It trims those mappings again 2 s after the
-// start, once the daemon's first requests are served, and after later
-// garbage collections (at most every 10 s), such as the one the Go runtime
-// forces every two minutes, which touches another 1.5 MB of them. An idle
-// monitor then has about 5 MB resident, 1.4 MB of them pages of the binary
-// shared with the daemon.
+// 50 ms after the start, once a short-lived container's exit has been
+// handled, the monitor settles to one P (GOMAXPROCS 1; two until then) and
+// a GC percent of 25, and drops what starting cost (trimMemory): the
+// heap's garbage, and the pages of the binary's read-only mappings that
+// the package initialisers of the whole skiff binary touched. It trims
+// those mappings again 2 s after the start, once the daemon's first
+// requests are served, and after later garbage collections (at most every
+// 10 s), such as the one the Go runtime forces every two minutes, which
+// touches another 1.5 MB of them. An idle monitor then has about 5 MB
+// resident, 1.4 MB of them pages of the binary shared with the daemon.
 //
 // # Files
 //

@@ -44,6 +44,7 @@ func MaybeReexec() {
 	if len(os.Args) < 2 || os.Args[1] != Role {
 		return
 	}
+	tuneRuntime() // on standby, before the container: it stops the world
 	if len(os.Args) == 4 && os.Args[2] == standbyArg {
 		os.Exit(runStandby())
 	}
@@ -96,7 +97,6 @@ type monitor struct {
 // until the container has exited and Start's Client has let go, and
 // returns the process's exit status.
 func run(dir string) int {
-	tuneRuntime()
 	m := &monitor{
 		dir:      dir,
 		log:      log.New(os.Stderr, fmt.Sprintf("monitor[%d] ", os.Getpid()), log.LstdFlags|log.Lmicroseconds|log.LUTC),
@@ -140,12 +140,21 @@ func run(dir string) int {
 	return 0
 }
 
-// tuneRuntime keeps the monitor small: one P (no per-P caches to fill,
-// no parallel GC workers). Its GC runs early too, but only from its first
-// trim on (trimMemory): a collection while the container starts and a
-// short one runs would take the monitor's one P from them for about 2 ms.
+// startingProcs is the monitor's number of Ps (GOMAXPROCS) until its
+// first trim, which leaves it one (trimMemory). A goroutine in a system
+// call keeps its P until the Go runtime's sysmon takes it back, which can
+// be milliseconds later, and joinV2's move waits up to 10 ms in the kernel
+// for the migration lock just as the container runs: with one P, the
+// daemon's attach and wait requests, the output pumps and a short-lived
+// container's exit all waited for that move (1.5 ms of a 19 ms run --rm).
+const startingProcs = 2
+
+// tuneRuntime caps the monitor's Ps at startingProcs: a monitor needs no
+// more, and each P has its caches to fill.
 func tuneRuntime() {
-	goruntime.GOMAXPROCS(1)
+	if goruntime.GOMAXPROCS(0) > startingProcs {
+		goruntime.GOMAXPROCS(startingProcs)
+	}
 }
 
 // fileConn makes a connection of an inherited socket descriptor.

@@ -11,9 +11,9 @@ import (
 
 // When the monitor trims its memory: trimDelay after the start, once a
 // short-lived container's exit has been handled (trimming takes a
-// millisecond of the monitor's one P), and retrimDelay after it, once the
-// daemon's first requests (attach, info) and the code they ran are over;
-// then after garbage collections (trimAfterGC).
+// millisecond of CPU), and retrimDelay after it, once the daemon's first
+// requests (attach, info) and the code they ran are over; then after
+// garbage collections (trimAfterGC).
 const (
 	trimDelay   = 50 * time.Millisecond
 	retrimDelay = 2 * time.Second
@@ -31,6 +31,9 @@ func scheduleTrims() {
 // touching megabytes of code and read-only data and leaving garbage on
 // the heap. Afterwards the monitor runs a few goroutines.
 //
+//   - The monitor keeps one P from then on (GOMAXPROCS 1: no per-P caches
+//     to fill, no parallel GC workers; see startingProcs for why not
+//     before).
 //   - The heap's garbage is collected and returned to the kernel, and the
 //     GC runs early from then on (GOGC 25).
 //   - The binary's read-only file mappings are trimmed
@@ -41,6 +44,7 @@ func scheduleTrims() {
 // two minutes, runs code and reads tables that an idle monitor does not
 // touch otherwise, about 1.5 MB of them.
 func trimMemory() {
+	goruntime.GOMAXPROCS(1)
 	debug.SetGCPercent(25)
 	memtrim.All()
 	trimAfterGC()
