@@ -144,6 +144,10 @@ func exitOf(client *monitor.Client) <-chan exitResult {
 // exitOf), records it and applies the restart policy. One runs per
 // start, and it ends with the container.
 func (s *Service) watch(id string, live *liveContainer, exited <-chan exitResult) {
+	// The next monitor on standby is launched once the exit is recorded
+	// and the container's clients have their answers (the removal of a
+	// --rm container's included): see monitor.RefillStandby.
+	defer monitor.RefillStandby()
 	r := <-exited
 	exit, err := r.exit, r.err
 	if err != nil {

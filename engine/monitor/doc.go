@@ -41,12 +41,13 @@
 // start behind it: Start writes monitor.json and hands that monitor <dir>
 // and monitor.log on fd 3 (an "assign" packet with the log as SCM_RIGHTS);
 // it rewrites its command line to "skiff monitor <dir>" and goes on as
-// below. Start then has the next one launched (standby.go). A monitor on
-// standby also starts its container's init ahead (runtime.Prestart), the
-// same ~4.5 ms of a Go start behind it, and starts the container in it
-// when it fits (the default namespaces, and no host mount changed since);
-// otherwise, and when the daemon drops the standby, the init is killed and
-// reaped.
+// below. The next one is launched once the container's exit has been
+// handled (the daemon calls RefillStandby), or refillDelay after its start
+// if it runs on (standby.go). A monitor on standby also starts its
+// container's init ahead (runtime.Prestart), the same ~4.5 ms of a Go
+// start behind it, and starts the container in it when it fits (the
+// default namespaces, and no host mount changed since); otherwise, and
+// when the daemon drops the standby, the init is killed and reaped.
 //
 // If a monitor still answers in <dir>, Start refuses (errdefs.ErrConflict)
 // unless that monitor's container has exited and it is finishing (its

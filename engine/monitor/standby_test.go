@@ -125,3 +125,28 @@ func awaitStandby(t *testing.T) int {
 	t.Fatal("no monitor on standby 10s after a start")
 	return 0
 }
+
+// A start schedules the launch of the next monitor on standby rather than
+// making it at once, and RefillStandby makes it without waiting: the
+// daemon calls it once a container's exit has been handled.
+func TestStandbyRefill(t *testing.T) {
+	t.Cleanup(KeepStandby())
+	defer func(d time.Duration) { refillDelay = d }(refillDelay)
+	refillDelay = time.Hour
+
+	waitExit(t, startMonitor(t, testConfig(t, "true")))
+	standbys.mu.Lock()
+	launched, scheduled := standbys.next != nil || standbys.filling, standbys.refill != nil
+	standbys.mu.Unlock()
+	if launched || !scheduled {
+		t.Fatalf("after a start: next standby launched %v, its launch scheduled %v; want false, true", launched, scheduled)
+	}
+	RefillStandby()
+	awaitStandby(t)
+	standbys.mu.Lock()
+	scheduled = standbys.refill != nil
+	standbys.mu.Unlock()
+	if scheduled {
+		t.Error("RefillStandby left the scheduled launch pending")
+	}
+}

@@ -98,7 +98,7 @@ func Start(ctx context.Context, cfg Config) (*Client, error) {
 		}
 	}
 	msg, err := readSyncCtx(ctx, syncConn)
-	refillStandby() // now that the container's start is done with the CPU
+	scheduleRefill()
 	switch {
 	case err == nil && msg.Type == syncStarted:
 		if err := writeSync(syncConn, syncMsg{Type: syncAck}); err != nil {
