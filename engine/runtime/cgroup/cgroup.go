@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/containerd/errdefs"
@@ -468,6 +469,9 @@ const (
 // still exiting (EBUSY), so Destroy retries for a few seconds. A cgroup
 // already removed is not an error. The parents stay.
 func (m *Manager) Destroy() error {
+	if m.removeEmpty() {
+		return nil
+	}
 	deadline := time.Now().Add(destroyTimeout)
 	for delay := time.Millisecond; ; delay = min(2*delay, 100*time.Millisecond) {
 		m.kill()
@@ -489,6 +493,7 @@ func (m *Manager) Destroy() error {
 // or exit and have its pid reused (runc does the same), then thawed, so
 // that the signals are delivered. The thaw also ends a pause.
 func (m *Manager) kill() {
+	killPasses.Add(1)
 	if m.unified != "" {
 		_ = writeFile(m.unified, "cgroup.kill", "1")
 	}
@@ -502,6 +507,24 @@ func (m *Manager) kill() {
 	}
 	_ = m.thaw()
 }
+
+// removeEmpty removes the container's directories if none holds a process
+// or a cgroup, and reports whether they are all gone. That is the usual
+// case: a container's init has exited, and its PID namespace took every
+// other process with it. Destroy then neither lists processes nor reads
+// the directories (a millisecond of CPU on a v1 host's ten of them, as
+// the kernel makes up each listed file).
+func (m *Manager) removeEmpty() bool {
+	for _, dir := range m.dirs() {
+		if err := unix.Rmdir(dir); err != nil && err != unix.ENOENT {
+			return false
+		}
+	}
+	return true
+}
+
+// killPasses counts kill's calls, for tests.
+var killPasses atomic.Int64
 
 // remove removes the container's directories, deepest first.
 func (m *Manager) remove() error {

@@ -543,6 +543,26 @@ func procState(t *testing.T, pid int) string {
 	return state
 }
 
+// The cgroup of a container whose processes are all gone is removed
+// without a look for processes to kill.
+func TestDestroyEmpty(t *testing.T) {
+	m, _, _ := newTestManager(t, Resources{})
+	c := startIn(t, m, busybox+" true")
+	c.waitExit(t)
+	before := killPasses.Load()
+	if err := m.Destroy(); err != nil {
+		t.Fatal(err)
+	}
+	if n := killPasses.Load() - before; n != 0 {
+		t.Errorf("Destroy of an empty cgroup looked for processes %d times", n)
+	}
+	for c, dir := range m.Paths() {
+		if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s directory %s still there: %v", c, dir, err)
+		}
+	}
+}
+
 func TestDestroy(t *testing.T) {
 	m, _, parent := newTestManager(t, Resources{})
 	c := startIn(t, m, busybox+` sleep 30 & `+busybox+` sleep 30; echo end`)
