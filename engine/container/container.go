@@ -38,6 +38,8 @@ import (
 	"github.com/skiff-dev/skiff/engine/image"
 	"github.com/skiff-dev/skiff/engine/monitor"
 	"github.com/skiff-dev/skiff/engine/network/portmap"
+	"github.com/skiff-dev/skiff/engine/runtime"
+	"github.com/skiff-dev/skiff/engine/runtime/seccomp"
 	"github.com/skiff-dev/skiff/engine/store"
 )
 
@@ -153,6 +155,9 @@ func New(cfg Config) (*Service, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// Most containers take Docker's default capabilities: their seccomp
+	// filter is compiled before the first of them starts.
+	go seccomp.Default(runtime.DefaultCapabilities)
 	return &Service{
 		db: cfg.DB, images: cfg.Images, events: cfg.Events, root: cfg.Root, volumesRoot: cfg.VolumesRoot, log: log, now: time.Now,
 		bridge: cfg.Bridge, networks: cfg.Networks,

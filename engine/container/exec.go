@@ -109,6 +109,9 @@ func (s *Service) StartExec(ctx context.Context, id string) (*monitor.Stream, er
 	if e.exec.Options.Privileged {
 		security.Capabilities, security.Seccomp = runtime.AllCapabilities(), false
 	}
+	if err := compileSeccomp(&security); err != nil {
+		return nil, err
+	}
 	proc := processOf(c.Config)
 	proc.Args = e.exec.Options.Cmd
 	proc.Env = mergeEnv(proc.Env, e.exec.Options.Env)

@@ -15,6 +15,7 @@ import (
 	"github.com/skiff-dev/skiff/engine/monitor"
 	"github.com/skiff-dev/skiff/engine/runtime"
 	"github.com/skiff-dev/skiff/engine/runtime/cgroup"
+	"github.com/skiff-dev/skiff/engine/runtime/seccomp"
 )
 
 // cgroupParent is the cgroup under which every container's lives.
@@ -75,6 +76,9 @@ func (s *Service) runtimeSpec(ctx context.Context, c *Container) (*runtime.Spec,
 	}
 	security, err := securityOf(c.HostConfig)
 	if err != nil {
+		return nil, err
+	}
+	if err := compileSeccomp(&security); err != nil {
 		return nil, err
 	}
 	spec := &runtime.Spec{
@@ -189,6 +193,22 @@ func securityOf(hc *containertypes.HostConfig) (runtime.Security, error) {
 	caps, err := adjustCapabilities(sec.Capabilities, hc.CapAdd, hc.CapDrop)
 	sec.Capabilities = caps
 	return sec, err
+}
+
+// compileSeccomp gives sec its seccomp profile compiled: once per
+// capability set in the daemon (seccomp.Default keeps them), rather than
+// in every container's init.
+func compileSeccomp(sec *runtime.Security) error {
+	sec.SeccompFilter = nil
+	if !sec.Seccomp {
+		return nil
+	}
+	f, err := seccomp.Default(sec.Capabilities)
+	if err != nil {
+		return fmt.Errorf("compile the seccomp profile: %w", err)
+	}
+	sec.SeccompFilter = f
+	return nil
 }
 
 func normalizeCap(name string) string {

@@ -5,8 +5,6 @@ import (
 	"fmt"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/skiff-dev/skiff/engine/runtime/seccomp"
 )
 
 // containerInit is the init role's state: it builds the container its Spec
@@ -24,12 +22,6 @@ func runInit(conn syncConn) error {
 	if err := roleStarted(); err != nil {
 		return err
 	}
-	// A prestarted init waits for its spec as long as its monitor is on
-	// standby: it compiles the seccomp filter of Docker's default
-	// capabilities meanwhile, the one most containers take, so that it is
-	// ready when the container is. (An init started for its container
-	// finds this compile under way and shares it: see seccomp.Default.)
-	go seccomp.Default(DefaultCapabilities)
 	var spec Spec
 	m, err := receiveSpec(conn, &spec)
 	if err != nil {

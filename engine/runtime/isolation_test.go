@@ -6,6 +6,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/skiff-dev/skiff/engine/runtime/seccomp"
 )
 
 // Each case runs a shell command in a default container (Docker's
@@ -99,6 +102,25 @@ func TestSeccompWithoutNoNewPrivs(t *testing.T) {
 	spec.Security.NoNewPrivileges = false
 	out := runOK(t, spec)
 	for _, want := range []string{"NoNewPrivs:\t0", "Seccomp:\t2", "CapEff:\t00000000a80425fb", "denied"} {
+		mustContain(t, out, want)
+	}
+}
+
+// A compiled filter in the spec is the one installed: the daemon compiles
+// Docker's profile once, and the init does not compile its own. This one
+// denies mkdir(2), which Docker's profile allows.
+func TestSeccompFilterGiven(t *testing.T) {
+	f, err := seccomp.Compile(&specs.LinuxSeccomp{
+		DefaultAction: specs.ActAllow,
+		Syscalls:      []specs.LinuxSyscall{{Names: []string{"mkdir", "mkdirat"}, Action: specs.ActErrno}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := sh(t, "grep '^Seccomp:' /proc/self/status; mkdir /tmp/d 2>&1 || echo denied")
+	spec.Security.SeccompFilter = f
+	out := runOK(t, spec)
+	for _, want := range []string{"Seccomp:\t2", "Operation not permitted", "denied"} {
 		mustContain(t, out, want)
 	}
 }

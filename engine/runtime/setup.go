@@ -43,7 +43,12 @@ type compiledFilter struct {
 
 func newProcessSetup(conn syncConn, process *Process, sec *Security, rlimits []Rlimit, console bool) *processSetup {
 	p := &processSetup{conn: conn, process: process, sec: sec, rlimits: rlimits, console: console}
-	if sec.Seccomp {
+	switch {
+	case sec.Seccomp && sec.SeccompFilter != nil:
+		ch := make(chan compiledFilter, 1)
+		ch <- compiledFilter{filter: sec.SeccompFilter}
+		p.filter = ch
+	case sec.Seccomp:
 		// Compiling Docker's profile takes about half a millisecond of CPU:
 		// done meanwhile on another core. It is pure computation, so the
 		// thread it runs on does not matter.

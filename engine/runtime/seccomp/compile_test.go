@@ -306,8 +306,8 @@ func TestDefaultCache(t *testing.T) {
 }
 
 // Callers that come while a capability set compiles share that compile:
-// a prestarted init compiles the default set ahead, and its container's
-// setup may ask for it before that is done.
+// a daemon compiles the default set as it starts, and its first container
+// may ask for it before that is done.
 func TestDefaultCompilesOnceForConcurrentCallers(t *testing.T) {
 	caps := []string{"CAP_KILL", "CAP_NET_RAW", "CAP_FOWNER"} // a set no other test uses
 	before := defaultCompiles.Load()

@@ -1,6 +1,7 @@
 package seccomp
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
@@ -51,6 +52,42 @@ func compileFor(cfg *specs.LinuxSeccomp, h host) (*Filter, error) {
 
 // Len returns the number of BPF instructions of the filter.
 func (f *Filter) Len() int { return len(f.prog) }
+
+// maxInsns is the kernel's limit on a classic BPF program (BPF_MAXINSNS).
+const maxInsns = 4096
+
+// filterJSON is a Filter's JSON form: the program as the kernel reads it
+// (8 bytes per instruction, in the host's byte order) and the flags.
+type filterJSON struct {
+	Program []byte
+	Flags   uintptr
+}
+
+// MarshalJSON encodes the compiled program, so that a filter compiled once
+// (by a daemon, say) travels to the process that installs it.
+func (f *Filter) MarshalJSON() ([]byte, error) {
+	prog := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(f.prog))), len(f.prog)*int(unsafe.Sizeof(unix.SockFilter{})))
+	return json.Marshal(filterJSON{Program: prog, Flags: f.flags})
+}
+
+// UnmarshalJSON decodes what MarshalJSON encoded. The kernel verifies the
+// program itself when it is installed; a program of no whole instruction,
+// none, or more than the kernel takes is refused here.
+func (f *Filter) UnmarshalJSON(b []byte) error {
+	var j filterJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return fmt.Errorf("seccomp filter: %w", err)
+	}
+	size := int(unsafe.Sizeof(unix.SockFilter{}))
+	n := len(j.Program) / size
+	if len(j.Program)%size != 0 || n == 0 || n > maxInsns {
+		return fmt.Errorf("seccomp filter: a program of %d bytes is not 1 to %d instructions of %d bytes", len(j.Program), maxInsns, size)
+	}
+	prog := make([]unix.SockFilter, n)
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(prog))), len(j.Program)), j.Program)
+	f.prog, f.flags = prog, j.Flags
+	return nil
+}
 
 // Install loads the filter on the calling thread, without TSYNC: the caller
 // is a goroutine locked to its OS thread (runtime.LockOSThread) that execs
