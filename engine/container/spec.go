@@ -199,7 +199,7 @@ func securityOf(hc *containertypes.HostConfig) (runtime.Security, error) {
 // capability set in the daemon (seccomp.Default keeps them), rather than
 // in every container's init.
 func compileSeccomp(sec *runtime.Security) error {
-	sec.SeccompFilter = nil
+	sec.SeccompProgram = nil
 	if !sec.Seccomp {
 		return nil
 	}
@@ -207,7 +207,7 @@ func compileSeccomp(sec *runtime.Security) error {
 	if err != nil {
 		return fmt.Errorf("compile the seccomp profile: %w", err)
 	}
-	sec.SeccompFilter = f
+	sec.SeccompProgram = f.Program()
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package container
 
 import (
+	"reflect"
 	"testing"
 
 	containertypes "github.com/moby/moby/api/types/container"
@@ -26,19 +27,28 @@ func TestCompileSeccomp(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sec.SeccompFilter = &seccomp.Filter{} // a stale one goes
+			sec.SeccompProgram = &seccomp.Program{} // a stale one goes
 			if err := compileSeccomp(&sec); err != nil {
 				t.Fatal(err)
 			}
-			var want *seccomp.Filter
+			var want *seccomp.Program
 			if sec.Seccomp {
-				if want, err = seccomp.Default(sec.Capabilities); err != nil {
+				f, err := seccomp.Default(sec.Capabilities)
+				if err != nil {
 					t.Fatal(err)
 				}
+				want = f.Program()
 			}
-			if sec.SeccompFilter != want {
-				t.Errorf("filter %p, want %p (seccomp %v)", sec.SeccompFilter, want, sec.Seccomp)
+			if !reflect.DeepEqual(sec.SeccompProgram, want) {
+				t.Errorf("program of %d bytes, want %d (seccomp %v)", programSize(sec.SeccompProgram), programSize(want), sec.Seccomp)
 			}
 		})
 	}
+}
+
+func programSize(p *seccomp.Program) int {
+	if p == nil {
+		return -1
+	}
+	return len(p.Insns)
 }

@@ -106,10 +106,10 @@ func TestSeccompWithoutNoNewPrivs(t *testing.T) {
 	}
 }
 
-// A compiled filter in the spec is the one installed: the daemon compiles
+// A compiled program in the spec is the one installed: the daemon compiles
 // Docker's profile once, and the init does not compile its own. This one
 // denies mkdir(2), which Docker's profile allows.
-func TestSeccompFilterGiven(t *testing.T) {
+func TestSeccompProgramGiven(t *testing.T) {
 	f, err := seccomp.Compile(&specs.LinuxSeccomp{
 		DefaultAction: specs.ActAllow,
 		Syscalls:      []specs.LinuxSyscall{{Names: []string{"mkdir", "mkdirat"}, Action: specs.ActErrno}},
@@ -118,7 +118,7 @@ func TestSeccompFilterGiven(t *testing.T) {
 		t.Fatal(err)
 	}
 	spec := sh(t, "grep '^Seccomp:' /proc/self/status; mkdir /tmp/d 2>&1 || echo denied")
-	spec.Security.SeccompFilter = f
+	spec.Security.SeccompProgram = f.Program()
 	out := runOK(t, spec)
 	for _, want := range []string{"Seccomp:\t2", "Operation not permitted", "denied"} {
 		mustContain(t, out, want)

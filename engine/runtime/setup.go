@@ -44,9 +44,10 @@ type compiledFilter struct {
 func newProcessSetup(conn syncConn, process *Process, sec *Security, rlimits []Rlimit, console bool) *processSetup {
 	p := &processSetup{conn: conn, process: process, sec: sec, rlimits: rlimits, console: console}
 	switch {
-	case sec.Seccomp && sec.SeccompFilter != nil:
+	case sec.Seccomp && sec.SeccompProgram != nil:
 		ch := make(chan compiledFilter, 1)
-		ch <- compiledFilter{filter: sec.SeccompFilter}
+		f, err := sec.SeccompProgram.Filter()
+		ch <- compiledFilter{f, err}
 		p.filter = ch
 	case sec.Seccomp:
 		// Compiling Docker's profile takes about half a millisecond of CPU:

@@ -92,11 +92,11 @@ type Security struct {
 	// Seccomp applies Docker's default seccomp profile (for the given
 	// capabilities) when true; false is "seccomp=unconfined".
 	Seccomp bool
-	// SeccompFilter is that profile compiled (seccomp.Default of the
+	// SeccompProgram is that profile compiled (seccomp.Default of the
 	// capabilities), when the caller has it: a daemon compiles it once,
 	// rather than every container's init (half a millisecond of CPU
 	// each). Without it, the init compiles the profile itself.
-	SeccompFilter *seccomp.Filter `json:",omitempty"`
+	SeccompProgram *seccomp.Program `json:",omitempty"`
 	// MaskedPaths are hidden (a /dev/null bind or an empty read-only
 	// tmpfs); ReadonlyPaths are remounted read-only.
 	MaskedPaths   []string

@@ -7,19 +7,23 @@ import (
 	"testing"
 )
 
-// A filter survives its JSON form unchanged: a daemon compiles it once and
-// hands it to the inits that install it.
-func TestFilterJSONRoundTrip(t *testing.T) {
+// A filter survives its Program form, JSON included, unchanged: a daemon
+// compiles it once and hands it to the inits that install it.
+func TestProgramRoundTrip(t *testing.T) {
 	f, err := Default(defaultCaps)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := json.Marshal(f)
+	b, err := json.Marshal(f.Program())
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got Filter
-	if err := json.Unmarshal(b, &got); err != nil {
+	var p Program
+	if err := json.Unmarshal(b, &p); err != nil {
+		t.Fatal(err)
+	}
+	got, err := p.Filter()
+	if err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(got.prog, f.prog) || got.flags != f.flags {
@@ -27,28 +31,21 @@ func TestFilterJSONRoundTrip(t *testing.T) {
 	}
 }
 
-func TestFilterJSONRefusesBadPrograms(t *testing.T) {
-	program := func(n int) string {
-		b, err := json.Marshal(filterJSON{Program: make([]byte, n)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b)
-	}
+func TestProgramRefusesBadPrograms(t *testing.T) {
 	tests := []struct {
-		name, json, want string
+		name  string
+		insns []byte
+		want  string
 	}{
-		{"no program", `{"Program":null,"Flags":0}`, "a program of 0 bytes"},
-		{"part of an instruction", program(9), "a program of 9 bytes"},
-		{"too long", program((maxInsns + 1) * 8), "not 1 to 4096 instructions"},
-		{"not an object", `"bpf"`, "seccomp filter: json"},
+		{"none", nil, "a program of 0 bytes"},
+		{"part of an instruction", make([]byte, 9), "a program of 9 bytes"},
+		{"too long", make([]byte, (maxInsns+1)*insnSize), "not 1 to 4096 instructions"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var f Filter
-			err := json.Unmarshal([]byte(tt.json), &f)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("Unmarshal = %v, want an error with %q", err, tt.want)
+			p := Program{Insns: tt.insns}
+			if _, err := p.Filter(); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Filter() = %v, want an error with %q", err, tt.want)
 			}
 		})
 	}
