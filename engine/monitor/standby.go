@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/engine/runtime"
+	"github.com/skiff-dev/skiff/internal/jsonwarm"
 )
 
 // A monitor on standby is started before its container is known: a
@@ -171,6 +172,9 @@ func (p *proc) assign(dir string, out *os.File) error {
 func runStandby() int {
 	ahead, prestartErr := prestartInit()
 	defer ahead.discard()
+	// Its container's configuration is the first thing it reads, and the
+	// spec its init gets the first thing it writes.
+	jsonwarm.Warm(Config{})
 	dir, err := awaitAssignment()
 	if err != nil {
 		if !errors.Is(err, errNoAssignment) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/skiff-dev/skiff/internal/jsonwarm"
 	"golang.org/x/sys/unix"
 )
 
@@ -22,6 +23,10 @@ func runInit(conn syncConn) error {
 	if err := roleStarted(); err != nil {
 		return err
 	}
+	// A prestarted init waits for its spec as long as its monitor is on
+	// standby; one started for its container gets it at once, and reads it
+	// beside this on another core.
+	go jsonwarm.Warm(Spec{})
 	var spec Spec
 	m, err := receiveSpec(conn, &spec)
 	if err != nil {
