@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -138,7 +137,9 @@ const finishTimeout = flushTimeout + lingerTimeout + time.Second
 // its container exited and its Client closed a moment ago, finishing its
 // sessions before it removes its files and exits (docker stop, then docker
 // start at once): awaitPrevious then waits for it to be gone, so that it
-// does not remove the files of the next one.
+// does not remove the files of the next one. One that no longer answers
+// may still be finishing too, its socket closed but its files not yet
+// removed: its pid file then names it, and it is waited for as well.
 func awaitPrevious(ctx context.Context, dir string) error {
 	c := &Client{dir: dir, conns: make(map[*net.UnixConn]struct{})}
 	defer c.Close()
@@ -149,7 +150,7 @@ func awaitPrevious(ctx context.Context, dir string) error {
 	cancel()
 	switch {
 	case errdefs.IsNotFound(err):
-		return nil // nobody listens
+		// Nobody listens: gone, or closing down.
 	case ctx.Err() != nil:
 		return ctx.Err()
 	case timedOut:
@@ -157,16 +158,28 @@ func awaitPrevious(ctx context.Context, dir string) error {
 	case err == nil && r.Exit == nil:
 		return errors.New("its container is running")
 	}
-	// It answered with the exit, or closed the connection as it shuts
-	// down: it is finishing.
-	pid, err := readPid(dir, monitorPidFile)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil // gone meanwhile
-		}
-		return err
+	// It answered with the exit, closed the connection as it shuts down,
+	// or no longer listens.
+	pid, ok := monitorOf(dir)
+	if !ok {
+		return nil
 	}
 	return awaitGone(ctx, pid, finishTimeout)
+}
+
+// monitorOf returns the pid of the monitor process of dir, if its pid file
+// names a live process whose command line is that monitor's (a pid file
+// left by a monitor that was killed may name a reused pid).
+func monitorOf(dir string) (int, bool) {
+	pid, err := readPid(dir, monitorPidFile)
+	if err != nil {
+		return 0, false
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil || !bytes.Contains(cmdline, []byte("\x00"+Role+"\x00"+dir+"\x00")) {
+		return 0, false
+	}
+	return pid, true
 }
 
 // awaitGone waits for the process pid, not a child of this one, to exit,
