@@ -19,26 +19,49 @@ func TestNetworkNone(t *testing.T) {
 	mustContain(t, out, "ping-ok")
 }
 
+// With the host's network, the container is in the host's namespace, and
+// its /sys lists the host's interfaces. Other tests add and remove
+// interfaces on the host meanwhile: the listing must hold those there both
+// before and after the container ran, and nothing there at neither time.
 func TestNetworkHost(t *testing.T) {
-	spec := sh(t, "ls /sys/class/net; readlink /proc/self/ns/net")
-	spec.Network = "host"
-	out := runOK(t, spec)
 	hostNS, err := os.Readlink("/proc/self/ns/net")
 	if err != nil {
 		t.Fatal(err)
 	}
-	hostIfaces, err := os.ReadDir("/sys/class/net")
+	spec := sh(t, "readlink /proc/self/ns/net; ls /sys/class/net")
+	spec.Network = "host"
+	before := hostInterfaces(t)
+	lines := strings.Split(runOK(t, spec), "\n")
+	after := hostInterfaces(t)
+
+	if lines[0] != hostNS {
+		t.Errorf("network namespace %s, want the host's %s", lines[0], hostNS)
+	}
+	got := lines[1:]
+	for name := range before {
+		if after[name] && !slices.Contains(got, name) {
+			t.Errorf("the host's %s is missing from the container's %v", name, got)
+		}
+	}
+	for _, name := range got {
+		if !before[name] && !after[name] {
+			t.Errorf("the container lists %s, which the host does not have", name)
+		}
+	}
+}
+
+// hostInterfaces lists the interfaces of the test's network namespace.
+func hostInterfaces(t *testing.T) map[string]bool {
+	t.Helper()
+	entries, err := os.ReadDir("/sys/class/net")
 	if err != nil {
 		t.Fatal(err)
 	}
-	lines := strings.Split(out, "\n")
-	var want []string
-	for _, e := range hostIfaces {
-		want = append(want, e.Name())
+	names := make(map[string]bool)
+	for _, e := range entries {
+		names[e.Name()] = true
 	}
-	if got := lines[:len(lines)-1]; !slices.Equal(got, want) || lines[len(lines)-1] != hostNS {
-		t.Errorf("got interfaces %v in %s; want the host's %v in %s", got, lines[len(lines)-1], want, hostNS)
-	}
+	return names
 }
 
 // A path joins another container's network namespace (docker run
