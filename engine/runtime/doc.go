@@ -34,7 +34,8 @@
 // # Sync protocol
 //
 // Parent and role talk over one SOCK_SEQPACKET socketpair per role: one
-// JSON object per datagram, with a "type" field. The parent sends spec,
+// JSON object per datagram, with a "type" field (the spec message's spec
+// follows it after a newline). The parent sends spec,
 // then resume once Hooks.Created has run (the role's namespaces exist from
 // its clone on, so the hooks run while the role sets up); the role answers
 // created once it is ready for resume, then exec (then the EOF of

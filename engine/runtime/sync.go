@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,14 +38,17 @@ const (
 )
 
 // message is one datagram of the sync protocol: a JSON object whose type
-// field says which of the other fields is set.
+// field says which of the other fields is set, then, in msgSpec, a newline
+// and the spec's JSON. The spec travels beside the object rather than in
+// it: embedded, encoding/json would scan its several kilobytes (a seccomp
+// program among them) once more at each end.
 type message struct {
 	Type msgType `json:"type"`
 	// Spec and Console are set in msgSpec: Console asks the role to
 	// allocate the process's pty (see Stdio). Stdio says the message
 	// carries the process's fds 0, 1 and 2 (SCM_RIGHTS): a prestarted init
 	// was born without them (see Prestarted).
-	Spec    json.RawMessage `json:"spec,omitempty"`
+	Spec    json.RawMessage `json:"-"`
 	Console bool            `json:"console,omitempty"`
 	Stdio   bool            `json:"stdio,omitempty"`
 	Error   *wireError      `json:"error,omitempty"`
@@ -120,6 +124,10 @@ func (c syncConn) send(m message, fds ...int) error {
 	if err != nil {
 		return fmt.Errorf("encode %s message: %w", m.Type, err)
 	}
+	if len(m.Spec) > 0 {
+		// Marshal's output holds no newline.
+		b = append(append(b, '\n'), m.Spec...)
+	}
 	// A datagram must fit the send buffer (about 200 KiB by default); only
 	// a spec with a huge environment gets near it.
 	if len(b) > 64<<10 {
@@ -166,11 +174,13 @@ func (c syncConn) recv() (message, []int, error) {
 	if err != nil {
 		return message{}, nil, err
 	}
+	header, spec, _ := bytes.Cut(buf[:n], []byte{'\n'})
 	var m message
-	if err := json.Unmarshal(buf[:n], &m); err != nil {
+	if err := json.Unmarshal(header, &m); err != nil {
 		closeAll(fds)
 		return message{}, nil, fmt.Errorf("decode sync message: %w", err)
 	}
+	m.Spec = spec
 	return m, fds, nil
 }
 
