@@ -152,8 +152,10 @@ func (s *Service) watch(id string, live *liveContainer, exited <-chan exitResult
 	exit, err := r.exit, r.err
 	if err != nil {
 		exit = s.monitorLost(id, live, err)
+		live.client.Close()
+	} else {
+		live.client.Release() // its monitor may serve the next container
 	}
-	live.client.Close()
 	restart, delay, c := s.recordExit(id, live, exit)
 	if c == nil {
 		return

@@ -48,6 +48,9 @@ type Client struct {
 	// open, the monitor stays after the container exits. Nil after
 	// Connect.
 	hold *net.UnixConn
+	// proc is the monitor Start launched, nil after Connect: Release may
+	// recycle it.
+	proc *proc
 	// conns are the connections of pending requests that wait for what
 	// may never come (waits, exec-waits, the setup of attach and exec
 	// sessions), which Close closes. Quick requests (quick) are not among
@@ -173,6 +176,21 @@ func (c *Client) Close() error {
 	}
 	clear(c.conns)
 	return nil
+}
+
+// Release is Close for a Client whose container has exited and whose exit
+// has been recorded: a monitor that was launched on standby may then go
+// on standby again, rather than exit, if the daemon needs one (see
+// KeepStandby).
+func (c *Client) Release() error {
+	c.mu.Lock()
+	p := c.proc
+	c.proc = nil
+	if p != nil && !c.closed && recycle(p) {
+		c.hold = nil // p's socket, which the standby keeps
+	}
+	c.mu.Unlock()
+	return c.Close()
 }
 
 // call sends req on a new connection and decodes the reply into r (if not

@@ -57,10 +57,10 @@ type starter interface {
 // cgroupManager is the container's cgroup.
 type cgroupManager interface {
 	Add(pid int) error
-	// TaskFiles and AddV2 join the cgroup in two steps, when
-	// cgroup.SelfJoin: the init's thread itself on v1, the process on v2.
+	// TaskFiles and JoinV2 join the cgroup in two steps, when
+	// cgroup.SelfJoin: the init's thread itself on v1, its processes on v2.
 	TaskFiles() ([]*os.File, error)
-	AddV2(pid int) error
+	JoinV2() error
 	OOMKilled() (bool, error)
 	Destroy() error
 }

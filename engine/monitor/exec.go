@@ -99,6 +99,7 @@ func (m *monitor) serveExec(conn *net.UnixConn, br *bufio.Reader, cfg ExecConfig
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), execStartTimeout)
 	// An exec'd process is the container's: its limits, its freezer.
+	m.joinV2Now()
 	joinCgroup := func(pid int) error {
 		if m.cgroup == nil {
 			return nil

@@ -45,14 +45,20 @@ func MaybeReexec() {
 		return
 	}
 	tuneRuntime() // on standby, before the container: it stops the world
+	conn, err := fileConn(syncFd)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "skiff monitor: no sync socket on fd %d (monitors are started by monitor.Start): %v\n", syncFd, err)
+		os.Exit(1)
+	}
 	if len(os.Args) == 4 && os.Args[2] == standbyArg {
-		os.Exit(runStandby())
+		os.Exit(runStandby(conn))
 	}
 	if len(os.Args) != 3 {
 		fmt.Fprintf(os.Stderr, "usage: %s %s <state-dir>\n", os.Args[0], Role)
 		os.Exit(2)
 	}
-	os.Exit(run(os.Args[2]))
+	code, _ := run(os.Args[2], conn)
+	os.Exit(code)
 }
 
 // monitor is the state of the monitor process. Its lifecycle is run's.
@@ -78,11 +84,15 @@ type monitor struct {
 	stdinMu   sync.Mutex // one attached client's stdin write at a time
 	stdinOnce sync.Once  // StdinOnce closes the init's stdin once
 
-	v2Joined chan struct{} // closed once joinV2 is done
-	exited   chan struct{} // closed once the init's exit is recorded
-	exit     Exit          // set before exited is closed
+	v2Joined   chan struct{} // closed once joinV2 is done
+	joinNow    chan struct{} // closed to have joinV2 join at once (joinV2Now)
+	joinOnce   sync.Once
+	initExited chan struct{} // closed once the init has been reaped
+	exited     chan struct{} // closed once the init's exit is recorded
+	exit       Exit          // set before exited is closed
 
-	released chan struct{} // closed when Start's end of the sync socket closed
+	released chan struct{} // closed when Start's end of the sync socket closed or released it
+	recycle  bool          // released, not closed: set before released is closed
 
 	serving  chan struct{}  // closed when the accept loop returned
 	handlers sync.WaitGroup // connection handlers
@@ -93,37 +103,37 @@ type monitor struct {
 	mounts *os.File // the container's mount namespace, held by holdMounts
 }
 
-// run is the monitor process: it starts the container, serves its clients
-// until the container has exited and Start's Client has let go, and
-// returns the process's exit status.
-func run(dir string) int {
+// run is the monitor of the container in dir, syncConn its socket to
+// Start: it starts the container, serves its clients until the container
+// has exited and Start's Client has let go, and returns the process's exit
+// status. recycle tells that the Client let go with syncRelease: the
+// monitor may then go on standby again (see runStandby) rather than exit.
+func run(dir string, syncConn *net.UnixConn) (code int, recycle bool) {
 	m := &monitor{
-		dir:      dir,
-		log:      log.New(os.Stderr, fmt.Sprintf("monitor[%d] ", os.Getpid()), log.LstdFlags|log.Lmicroseconds|log.LUTC),
-		v2Joined: make(chan struct{}),
-		exited:   make(chan struct{}),
-		released: make(chan struct{}),
-		serving:  make(chan struct{}),
-		conns:    make(map[*net.UnixConn]struct{}),
+		dir:        dir,
+		log:        log.New(os.Stderr, fmt.Sprintf("monitor[%d] ", os.Getpid()), log.LstdFlags|log.Lmicroseconds|log.LUTC),
+		v2Joined:   make(chan struct{}),
+		joinNow:    make(chan struct{}),
+		initExited: make(chan struct{}),
+		exited:     make(chan struct{}),
+		released:   make(chan struct{}),
+		serving:    make(chan struct{}),
+		conns:      make(map[*net.UnixConn]struct{}),
 	}
 	m.execs.m = make(map[string]*execProc)
-	syncConn, err := fileConn(syncFd)
-	if err != nil {
-		m.log.Printf("no sync socket on fd %d (monitors are started by monitor.Start): %v", syncFd, err)
-		return 1
-	}
-	go m.watchStarter(syncConn) // ends when Start's end closes
+	go m.watchStarter(syncConn) // ends when Start's end closes or releases
 
 	if err := m.setup(); err != nil {
 		m.log.Printf("start container: %v", err)
 		writeSync(syncConn, syncMsg{Type: syncFailed, Error: toWire(err)})
 		m.teardown()
-		return 1
+		return 1, false
 	}
 	// The daemon may be gone already; watchStarter then kills the init.
 	writeSync(syncConn, syncMsg{Type: syncStarted, Pid: m.init.Pid(), StartedAt: m.startedAt})
 	go m.serve() // ends when shutdown closes the listener
-	scheduleTrims()
+	stopTrims := scheduleTrims()
+	defer stopTrims() // those still to come, when the monitor goes on standby
 
 	// The main goroutine ran the package initialisers of the whole binary
 	// and grew its stack for them: blocked in a system call (the wait),
@@ -137,7 +147,7 @@ func run(dir string) int {
 	<-waited
 	<-m.released
 	m.shutdown()
-	return 0
+	return 0, m.recycle
 }
 
 // startingProcs is the monitor's number of Ps (GOMAXPROCS) until its
@@ -176,17 +186,25 @@ func fileConn(fd uintptr) (*net.UnixConn, error) {
 // watchStarter reads the sync socket until Start's end closes: when
 // Start's Client is closed, or its process dies. If that happens before
 // Start acknowledged the start, nobody owns the container: it is killed.
+// A release after the acknowledgement lets go of the monitor too, but
+// leaves the socket open and the monitor free to go on standby again.
 func (m *monitor) watchStarter(c *net.UnixConn) {
 	defer close(m.released)
-	defer c.Close()
 	acked := false
 	for {
 		msg, err := readSync(c, 512)
 		if err != nil {
 			break
 		}
-		acked = acked || msg.Type == syncAck
+		switch {
+		case msg.Type == syncAck:
+			acked = true
+		case msg.Type == syncRelease && acked:
+			m.recycle = true
+			return
+		}
 	}
+	c.Close()
 	if !acked {
 		m.abandon()
 	}
@@ -280,7 +298,7 @@ func (m *monitor) setup() error {
 	if err := writePid(m.dir, initPidFile, proc.Pid()); err != nil {
 		m.log.Printf("write init pid file: %v", err)
 	}
-	m.joinV2(proc.Pid())
+	m.joinV2()
 	for _, o := range m.io.outputs {
 		m.pumps.Add(1)
 		go func() { // ends at the output's EOF, or when drain closes it
@@ -322,22 +340,46 @@ func (m *monitor) cgroupHooks(ready func() error) runtime.Hooks {
 	}
 }
 
-// joinV2 moves the running init into the container's v2 directory where
-// it joined its v1 cgroups itself (see cgroupHooks), in the background:
-// the move may wait for the kernel's migration lock. waitInit waits for it
-// before it destroys the cgroup.
-func (m *monitor) joinV2(pid int) {
+// joinV2 moves the container's processes into its v2 directory where its
+// init joined the v1 cgroups itself (see cgroupHooks): there the v2
+// directory holds no limit and only groups the processes. It does so once
+// the container has run for v2JoinDelay, in the background: a first move
+// after a quiet while makes the kernel wait for an RCU grace period (5-13
+// ms) holding cgroup_mutex, which made every cgroup creation and removal
+// on the host wait too (the next container's start among them), and which
+// a short-lived container (a run --rm) need not cost: it is gone by then.
+// Every process of the container moves, those its init forked meanwhile
+// included. waitInit waits for a join under way before it destroys the
+// cgroup; an exec has it done at once (joinV2Now).
+func (m *monitor) joinV2() {
 	if m.cgroup == nil || !cgroup.SelfJoin() {
 		close(m.v2Joined)
 		return
 	}
-	go func() { // bounded by the kernel's grace period
+	go func() { // bounded by v2JoinDelay, then the kernel's grace period
 		defer close(m.v2Joined)
-		// The container may have exited already (ESRCH): nothing to group.
-		if err := m.cgroup.AddV2(pid); err != nil && !errors.Is(err, syscall.ESRCH) {
+		select {
+		case <-time.After(v2JoinDelay):
+		case <-m.joinNow:
+		case <-m.initExited:
+			return
+		}
+		if err := m.cgroup.JoinV2(); err != nil && !errdefs.IsNotFound(err) {
 			m.log.Printf("join the v2 cgroup: %v", err)
 		}
 	}()
+}
+
+// v2JoinDelay is how long a container runs before joinV2 groups its
+// processes in v2.
+const v2JoinDelay = 100 * time.Millisecond
+
+// joinV2Now has joinV2 group the container's processes in v2 now, if it
+// has not yet, and returns once it has: an exec'd process joins the
+// container's cgroups, v2 included, and must find its init there.
+func (m *monitor) joinV2Now() {
+	m.joinOnce.Do(func() { close(m.joinNow) })
+	<-m.v2Joined
 }
 
 // prepare makes what the monitor needs once the container runs: its pid
@@ -368,6 +410,7 @@ func (m *monitor) prepare() error {
 // ended after their last byte, and the cgroup destroyed.
 func (m *monitor) waitInit() {
 	code, err := m.init.Wait()
+	close(m.initExited)
 	exit := Exit{Code: code, FinishedAt: time.Now().UTC()}
 	m.execs.killAll() // they die with the container (its PID namespace does that too)
 	drain(&m.pumps, m.io.outputs, m.log)
@@ -384,10 +427,10 @@ func (m *monitor) waitInit() {
 		exit.OOMKilled = oom
 	}
 	// The cgroup is destroyed meanwhile, and its end is not waited for
-	// before waiters are answered: its removal may wait for joinV2's move,
-	// which may wait 5-13 ms for the kernel's migration lock, and every
-	// process of the container is gone already (its PID namespace ended
-	// with the init). The monitor exits only once it is done.
+	// before waiters are answered: its removal may wait for a joinV2 under
+	// way, which may wait 5-13 ms for the kernel's migration lock, and
+	// every process of the container is gone already (its PID namespace
+	// ended with the init). The monitor exits only once it is done.
 	destroyed := make(chan struct{})
 	go func() { // ends after Destroy, which is bounded (destroyTimeout)
 		defer close(destroyed)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/containerd/errdefs"
+	"github.com/skiff-dev/skiff/engine/runtime/cgroup"
 	"golang.org/x/sys/unix"
 )
 
@@ -608,4 +610,44 @@ func TestStartRightAfterTheLastExit(t *testing.T) {
 	if err := c.Resize(10, 10); err != nil { // its socket answers
 		t.Errorf("Resize: %v", err)
 	}
+}
+
+// Where the init joins its v1 cgroups itself, the container's processes,
+// those its init forked included, are grouped in its v2 directory once it
+// has run a while (joinV2).
+func TestV2GroupsTheContainersProcesses(t *testing.T) {
+	cfg := testConfig(t, "sh", "-c", "sleep 30 & sleep 30; echo")
+	c := startMonitor(t, cfg)
+	cg, err := cgroup.Load(testCgroupParent, cfg.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2 := cg.Paths()["unified"]
+	if v2 == "" {
+		t.Fatalf("no v2 hierarchy: cgroups %v", cg.Paths())
+	}
+	procs := func() (all, inV2 []string) {
+		pids, _ := cg.Pids() // of every hierarchy
+		for _, pid := range pids {
+			all = append(all, strconv.Itoa(pid))
+		}
+		b, _ := os.ReadFile(filepath.Join(v2, "cgroup.procs"))
+		inV2 = strings.Fields(string(b))
+		slices.Sort(all)
+		slices.Sort(inV2)
+		return all, inV2
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		want, got := procs()
+		if len(want) == 3 && slices.Equal(got, want) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("v2 directory holds %v, want the container's processes %v", got, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	c.Signal(syscall.SIGKILL)
+	waitExit(t, c)
 }

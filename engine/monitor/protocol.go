@@ -86,7 +86,7 @@ func readLine(r *bufio.Reader, v any) error {
 // syncMsg is a message on the socketpair between Start and the monitor it
 // launched (SOCK_SEQPACKET: one message per packet).
 type syncMsg struct {
-	Type      string     `json:"type"`          // syncStarted, syncFailed (monitor → daemon), syncAssign, syncAck (daemon → monitor)
+	Type      string     `json:"type"`          // syncStarted, syncFailed, syncStandby (monitor → daemon); syncAssign, syncAck, syncRelease (daemon → monitor)
 	Dir       string     `json:"dir,omitempty"` // syncAssign: the container's state directory
 	Pid       int        `json:"pid,omitempty"`
 	StartedAt time.Time  `json:"startedAt,omitzero"`
@@ -100,6 +100,11 @@ const (
 	// syncAssign gives a monitor on standby its container (see
 	// KeepStandby), with its log as SCM_RIGHTS.
 	syncAssign = "assign"
+	// syncRelease lets go of a monitor started on standby whose container
+	// has exited, keeping the socket open: the monitor finishes, then
+	// goes on standby again and says so with syncStandby (see recycle).
+	syncRelease = "release"
+	syncStandby = "standby"
 )
 
 // Docker's stdcopy stream numbers, the first byte of a frame header.

@@ -4,19 +4,21 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
+	goruntime "runtime"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/engine/runtime"
 	"github.com/skiff-dev/skiff/internal/jsonwarm"
+	"github.com/skiff-dev/skiff/internal/memtrim"
 )
 
 // A monitor on standby is started before its container is known: a
@@ -43,6 +45,9 @@ type proc struct {
 	cmd    *exec.Cmd
 	conn   *net.UnixConn
 	reaped chan struct{}
+	// standby: launched on standby, it can go on standby again once its
+	// container is done (see recycle).
+	standby bool
 }
 
 // standbys holds the process's monitor on standby, if KeepStandby enabled
@@ -54,6 +59,11 @@ var standbys struct {
 	filling bool        // a launch of the next one is under way
 	refill  *time.Timer // the launch a start scheduled (scheduleRefill)
 	fills   sync.WaitGroup
+	// recycling are the released monitors on their way back (recycle),
+	// each also counted in filling; back is signalled as each arrives
+	// (with mu).
+	recycling map[*proc]bool
+	back      *sync.Cond
 }
 
 // refillDelay is how long after a container's start the next monitor on
@@ -82,6 +92,9 @@ func KeepStandby() (stop func()) {
 			standbys.refill.Stop()
 			standbys.refill = nil
 		}
+		for p := range standbys.recycling {
+			p.conn.Close() // its wait ends; it exits at the EOF
+		}
 		standbys.mu.Unlock()
 		standbys.fills.Wait() // a launch under way ends its monitor itself
 		if p != nil {
@@ -93,16 +106,36 @@ func KeepStandby() (stop func()) {
 
 // takeStandby returns the monitor on standby, if there is one. The next
 // one is launched once its container has started (see refillDelay).
+//
+// A released monitor on its way back (recycle) is waited for, at most
+// recycleWait: it is back within a few milliseconds of its container's
+// end, and a monitor launched instead takes about 10 ms longer to start
+// its container (its own start, then its init's).
 func takeStandby() *proc {
 	standbys.mu.Lock()
 	defer standbys.mu.Unlock()
 	if !standbys.enabled {
 		return nil
 	}
+	if standbys.next == nil && len(standbys.recycling) > 0 {
+		wait := time.AfterFunc(recycleWait, func() {
+			standbys.mu.Lock()
+			defer standbys.mu.Unlock()
+			standbys.back.Broadcast()
+		})
+		defer wait.Stop()
+		deadline := time.Now().Add(recycleWait)
+		for standbys.next == nil && len(standbys.recycling) > 0 && time.Now().Before(deadline) {
+			standbys.back.Wait()
+		}
+	}
 	p := standbys.next
 	standbys.next = nil
 	return p
 }
+
+// recycleWait bounds takeStandby's wait for a released monitor.
+const recycleWait = 20 * time.Millisecond
 
 // scheduleRefill has the next monitor on standby launched refillDelay from
 // now, unless RefillStandby comes first or a launch is scheduled already.
@@ -137,6 +170,9 @@ func RefillStandby() {
 func fillStandby() {
 	defer standbys.fills.Done()
 	p, err := launchProc(nil, standbyArg, strings.Repeat("-", standbyRoom))
+	if err == nil {
+		p.standby = true
+	}
 	standbys.mu.Lock()
 	defer standbys.mu.Unlock()
 	standbys.filling = false
@@ -149,6 +185,68 @@ func fillStandby() {
 		p.conn.Close()
 	default:
 		standbys.next = p
+	}
+}
+
+// recycleTimeout bounds the wait for a released monitor to be on standby
+// again: its sessions finish first (finishTimeout), then it starts the
+// next init ahead.
+const recycleTimeout = finishTimeout + 5*time.Second
+
+// recycle makes the monitor p, whose container has exited and whose
+// Client lets go of it, the next monitor on standby, if the daemon keeps
+// one and has none: a monitor costs about 4 ms of CPU to launch (the Go
+// runtime and the package initialisers of the whole binary), a seventh of
+// the CPU a `run --rm` takes. It reports whether p is being recycled; if
+// not, the caller closes p's socket and p exits.
+//
+// p is released (syncRelease), finishes as it would before it exits, goes
+// on standby again and says so (syncStandby); until then it counts as a
+// launch under way.
+func recycle(p *proc) bool {
+	standbys.mu.Lock()
+	defer standbys.mu.Unlock()
+	if !p.standby || !standbys.enabled || standbys.next != nil || standbys.filling {
+		return false
+	}
+	if err := writeSync(p.conn, syncMsg{Type: syncRelease}); err != nil {
+		return false
+	}
+	standbys.filling = true
+	standbys.fills.Add(1)
+	if standbys.recycling == nil {
+		standbys.recycling = make(map[*proc]bool)
+		standbys.back = sync.NewCond(&standbys.mu)
+	}
+	standbys.recycling[p] = true
+	go awaitRecycled(p)
+	return true
+}
+
+// awaitRecycled waits for the released monitor p to be on standby again,
+// and makes it the next one; or, if it does not come back, lets it go and
+// launches another.
+func awaitRecycled(p *proc) {
+	defer standbys.fills.Done()
+	p.conn.SetReadDeadline(time.Now().Add(recycleTimeout))
+	msg, err := readSync(p.conn, 512)
+	p.conn.SetReadDeadline(time.Time{})
+	standbys.mu.Lock()
+	standbys.filling = false
+	delete(standbys.recycling, p)
+	standbys.back.Broadcast()
+	enabled := standbys.enabled
+	back := err == nil && msg.Type == syncStandby && enabled && standbys.next == nil
+	if back {
+		standbys.next = p
+	}
+	standbys.mu.Unlock()
+	if !back {
+		if enabled && (err != nil || msg.Type != syncStandby) {
+			fmt.Fprintf(os.Stderr, "skiff: a released monitor did not go on standby again: %v (%q)\n", err, msg.Type)
+		}
+		p.conn.Close() // it exits at the EOF
+		RefillStandby()
 	}
 }
 
@@ -166,21 +264,49 @@ func (p *proc) assign(dir string, out *os.File) error {
 	return err
 }
 
-// runStandby is a monitor on standby: it starts its container's init
-// ahead, waits for its container, then runs as its monitor. The daemon
-// closing the socket first ends it, and the init with it.
-func runStandby() int {
-	ahead, prestartErr := prestartInit()
-	defer ahead.discard()
+// runStandby is a monitor on standby, conn its sync socket: it starts its
+// container's init ahead, waits for its container, then runs as its
+// monitor. The daemon closing the socket first ends it, and the init with
+// it. A monitor the daemon releases rather than closes once its container
+// has exited goes on standby again (see recycle), and says so.
+func runStandby(conn *net.UnixConn) int {
 	// Its container's configuration is the first thing it reads, and the
 	// spec its init gets the first thing it writes.
 	jsonwarm.Warm(Config{})
-	dir, err := awaitAssignment()
+	for recycled := false; ; recycled = true {
+		code, recycle := serveNext(conn, recycled)
+		if !recycle {
+			return code
+		}
+		if err := backOnStandby(); err != nil {
+			fmt.Fprintf(os.Stderr, "skiff monitor: go on standby again: %v\n", err)
+			return code
+		}
+	}
+}
+
+// serveNext starts the init of the next container ahead, says the monitor
+// is on standby again if it was recycled (the first time, its launch says
+// it), waits for its container and runs as its monitor.
+func serveNext(conn *net.UnixConn, recycled bool) (code int, recycle bool) {
+	ahead, prestartErr := prestartInit()
+	defer ahead.discard()
+	idleTrim := func() bool { return false }
+	if recycled {
+		if err := writeSync(conn, syncMsg{Type: syncStandby}); err != nil {
+			return 0, false // the daemon is gone
+		}
+		// What its last container left on the heap goes back if the
+		// next one is long in coming (a run --rm ends before any trim).
+		idleTrim = time.AfterFunc(standbyTrimDelay, memtrim.All).Stop
+	}
+	dir, err := awaitAssignment(conn)
+	idleTrim()
 	if err != nil {
 		if !errors.Is(err, errNoAssignment) {
 			fmt.Fprintf(os.Stderr, "skiff monitor on standby: %v\n", err)
 		}
-		return 0
+		return 0, false
 	}
 	// From here on stderr is the monitor's log.
 	if prestartErr != nil {
@@ -189,7 +315,34 @@ func runStandby() int {
 	if err := nameProcess(dir); err != nil {
 		fmt.Fprintf(os.Stderr, "skiff monitor on standby: %v\n", err)
 	}
-	return run(dir)
+	return run(dir, conn)
+}
+
+// standbyTrimDelay is how long a recycled monitor waits on standby before
+// it trims its memory.
+const standbyTrimDelay = time.Second
+
+// backOnStandby makes a monitor whose container is done look like one
+// just launched on standby: its stdout and stderr, the last container's
+// log, become /dev/null again; its command line names no container (the
+// daemon recognises a container's monitor by it); and it has the Ps of a
+// starting monitor (its first trim left it one).
+func backOnStandby() error {
+	null, err := unix.Open(os.DevNull, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(null)
+	for _, fd := range []int{1, 2} {
+		if err := unix.Dup3(null, fd, 0); err != nil {
+			return fmt.Errorf("redirect fd %d to %s: %w", fd, os.DevNull, err)
+		}
+	}
+	if err := rewriteArgs(standbyArg, strings.Repeat("-", standbyRoom)); err != nil {
+		return err
+	}
+	goruntime.GOMAXPROCS(min(startingProcs, goruntime.NumCPU()))
+	return nil
 }
 
 // aheadInit is the init a monitor on standby started for its next
@@ -227,22 +380,18 @@ func (a aheadInit) discard() {
 // standby.
 var errNoAssignment = errors.New("closed before a container was assigned")
 
-// awaitAssignment reads the syncAssign message from the sync socket, makes
-// the log it carries the process's stdout and stderr, and returns the
-// state directory.
-func awaitAssignment() (string, error) {
+// awaitAssignment reads the syncAssign message from the sync socket conn,
+// makes the log it carries the process's stdout and stderr, and returns
+// the state directory.
+func awaitAssignment(conn *net.UnixConn) (string, error) {
 	buf := make([]byte, 64<<10)
 	oob := make([]byte, unix.CmsgSpace(4))
-	var n, oobn int
-	err := ignoringEINTR(func() (err error) {
-		n, oobn, _, _, err = unix.Recvmsg(syncFd, buf, oob, unix.MSG_CMSG_CLOEXEC)
-		return err
-	})
+	n, oobn, _, _, err := conn.ReadMsgUnix(buf, oob) // MSG_CMSG_CLOEXEC
+	if n == 0 && (err == nil || errors.Is(err, io.EOF)) {
+		return "", errNoAssignment
+	}
 	if err != nil {
 		return "", fmt.Errorf("read the assignment: %w", err)
-	}
-	if n == 0 {
-		return "", errNoAssignment
 	}
 	logFd, err := receivedFd(oob[:oobn])
 	if err != nil {
@@ -282,13 +431,22 @@ func receivedFd(oob []byte) (int, error) {
 // has: "skiff monitor <dir>". The daemon recognises a container's monitor
 // by it (a pid may have been reused), and people read it in ps.
 func nameProcess(dir string) error {
+	if err := rewriteArgs(dir); err != nil {
+		return fmt.Errorf("name the monitor of %s: %w", dir, err)
+	}
+	return nil
+}
+
+// rewriteArgs makes the process's command line "skiff monitor args...",
+// in the room of the one it was launched with.
+func rewriteArgs(args ...string) error {
 	start, end, err := argvBounds()
 	if err != nil {
 		return err
 	}
-	cmdline := []byte(os.Args[0] + "\x00" + Role + "\x00" + dir + "\x00")
+	cmdline := []byte(os.Args[0] + "\x00" + Role + "\x00" + strings.Join(args, "\x00") + "\x00")
 	if len(cmdline) > end-start {
-		return fmt.Errorf("no room for the command line of %s", dir)
+		return fmt.Errorf("no room for the command line %q", cmdline)
 	}
 	// The rest of the area is zeroed: readers of /proc/<pid>/cmdline see
 	// trailing empty arguments at most.
@@ -325,14 +483,4 @@ func argvBounds() (start, end int, err error) {
 		return 0, 0, fmt.Errorf("parse /proc/self/stat: %w", err)
 	}
 	return start, end, nil
-}
-
-// ignoringEINTR retries fn while it is interrupted by a signal (the Go
-// runtime preempts goroutines with SIGURG).
-func ignoringEINTR(fn func() error) error {
-	for {
-		if err := fn(); err != syscall.EINTR {
-			return err
-		}
-	}
 }

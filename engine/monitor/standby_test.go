@@ -150,3 +150,60 @@ func TestStandbyRefill(t *testing.T) {
 		t.Error("RefillStandby left the scheduled launch pending")
 	}
 }
+
+// A monitor launched on standby goes on standby again once its container
+// has exited and its Client releases it, and serves the next container:
+// one process start less per container. Back on standby, its command line
+// names no container.
+func TestStandbyRecycled(t *testing.T) {
+	t.Cleanup(KeepStandby())
+	waitExit(t, startMonitor(t, testConfig(t, "true"))) // launched for it: no standby yet
+	RefillStandby()
+	standby := awaitStandby(t)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	first := testConfig(t, "sh", "-c", "exit 3")
+	c, err := Start(ctx, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pid := monitorPid(t, first.StateDir); pid != standby {
+		t.Fatalf("the container's monitor is %d, not the one on standby (%d)", pid, standby)
+	}
+	if exit := waitExit(t, c); exit.Code != 3 {
+		t.Errorf("first container: %+v", exit)
+	}
+	if err := c.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if back := awaitStandby(t); back != standby {
+		t.Fatalf("the monitor on standby after the release is %d, want the released %d", back, standby)
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", standby))
+	if err != nil || !bytes.Contains(cmdline, []byte("\x00"+standbyArg+"\x00")) || bytes.Contains(cmdline, []byte(first.StateDir)) {
+		t.Errorf("command line of the monitor back on standby: %q (%v)", cmdline, err)
+	}
+
+	second := testConfig(t, "sh", "-c", "echo again; exit 4")
+	c2, err := Start(ctx, second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { closeMonitor(t, c2) })
+	if pid := monitorPid(t, second.StateDir); pid != standby {
+		t.Errorf("the second container's monitor is %d, want the recycled %d", pid, standby)
+	}
+	s, err := c2.Attach(ctx, AttachOptions{Stdout: true, Replay: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.CloseWrite()
+	if stdout, _ := demux(t, readAll(t, s, 10*time.Second)); stdout != "again\n" {
+		t.Errorf("second container's stdout %q", stdout)
+	}
+	s.Close()
+	if exit := waitExit(t, c2); exit.Code != 4 {
+		t.Errorf("second container: %+v", exit)
+	}
+}

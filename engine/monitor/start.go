@@ -110,6 +110,7 @@ func Start(ctx context.Context, cfg Config) (*Client, error) {
 			startedAt: msg.StartedAt,
 			tty:       cfg.Tty,
 			hold:      syncConn,
+			proc:      p,
 			reaped:    reaped,
 			conns:     make(map[*net.UnixConn]struct{}),
 		}, nil
@@ -164,7 +165,34 @@ func awaitPrevious(ctx context.Context, dir string) error {
 	if !ok {
 		return nil
 	}
-	return awaitGone(ctx, pid, finishTimeout)
+	return awaitDone(ctx, dir, pid)
+}
+
+// awaitDone waits, at most finishTimeout, until the process pid is no
+// longer the monitor of dir: it exited, or went on standby again (see
+// recycle) once it removed its files. A wait for its exit alone would
+// last as long as the process serves other containers.
+func awaitDone(ctx context.Context, dir string, pid int) error {
+	ctx, cancel := context.WithTimeoutCause(ctx, finishTimeout, fmt.Errorf("monitor %d still runs after %v", pid, finishTimeout))
+	defer cancel()
+	for {
+		if p, ok := monitorOf(dir); !ok || p != pid {
+			return nil
+		}
+		// Its exit ends the wait at once; its going on standby, within
+		// the millisecond.
+		tick, stop := context.WithTimeout(ctx, time.Millisecond)
+		err := runtime.AwaitExit(tick, pid)
+		stop()
+		switch {
+		case ctx.Err() != nil:
+			return context.Cause(ctx)
+		case err == nil:
+			return nil
+		case tick.Err() == nil:
+			return err
+		}
+	}
 }
 
 // monitorOf returns the pid of the monitor process of dir, if its pid file
@@ -180,14 +208,6 @@ func monitorOf(dir string) (int, bool) {
 		return 0, false
 	}
 	return pid, true
-}
-
-// awaitGone waits for the process pid, not a child of this one, to exit,
-// at most timeout.
-func awaitGone(ctx context.Context, pid int, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("process %d still runs after %v", pid, timeout))
-	defer cancel()
-	return runtime.AwaitExit(ctx, pid)
 }
 
 func (cfg *Config) validate() error {

@@ -34,6 +34,27 @@ func TestAwaitPreviousWaitsForAMonitorClosingDown(t *testing.T) {
 	}
 }
 
+// A monitor recycled after its container's exit goes on standby again
+// rather than exit: the wait ends once it no longer serves the directory,
+// its pid file removed. (The stand-in removes it and sleeps on.)
+func TestAwaitPreviousWaitsForARecycledMonitor(t *testing.T) {
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, monitorPidFile)
+	recycled := exec.Command(testimage.BusyboxPath, "sh", "-c", "sleep 0.3; rm "+pidFile+"; exec sleep 30", Role, dir)
+	if err := recycled.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { recycled.Process.Kill(); recycled.Wait() })
+	writePidFile(t, dir, recycled.Process.Pid)
+
+	if err := awaitPrevious(context.Background(), dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(pidFile); err == nil {
+		t.Error("awaitPrevious returned while the monitor still served the directory")
+	}
+}
+
 // A pid file that names another process (a monitor was killed, its pid
 // reused) or no process holds nothing up.
 func TestAwaitPreviousIgnoresStalePidFiles(t *testing.T) {

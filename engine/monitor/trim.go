@@ -3,6 +3,7 @@ package monitor
 import (
 	goruntime "runtime"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -19,10 +20,18 @@ const (
 	retrimDelay = 2 * time.Second
 )
 
-// scheduleTrims arranges the trims that follow the start.
-func scheduleTrims() {
-	time.AfterFunc(trimDelay, trimMemory)
-	time.AfterFunc(retrimDelay, memtrim.FileMappings)
+// scheduleTrims arranges the trims that follow the start, and returns
+// the function that cancels those still to come.
+func scheduleTrims() (stop func()) {
+	timers := []*time.Timer{
+		time.AfterFunc(trimDelay, trimMemory),
+		time.AfterFunc(retrimDelay, memtrim.FileMappings),
+	}
+	return func() {
+		for _, t := range timers {
+			t.Stop()
+		}
+	}
 }
 
 // trimMemory gives back what starting up cost and an idle monitor does not
@@ -47,8 +56,12 @@ func trimMemory() {
 	goruntime.GOMAXPROCS(1)
 	debug.SetGCPercent(25)
 	memtrim.All()
-	trimAfterGC()
+	trimsAfterGC()
 }
+
+// trimsAfterGC starts trimAfterGC once per process, whose monitor may
+// serve one container after another (see runStandby).
+var trimsAfterGC = sync.OnceFunc(trimAfterGC)
 
 // retrimInterval is the least time between two trims after a garbage
 // collection: a busy monitor collects often, and a trim costs about a

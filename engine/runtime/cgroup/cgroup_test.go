@@ -671,3 +671,44 @@ func TestDeviceRules(t *testing.T) {
 		t.Errorf("output %q, want /dev/null usable and /dev/kmsg denied", out)
 	}
 }
+
+// JoinV2 moves a container's processes that joined its v1 cgroups only, as
+// a self-joined init and what it forked, into its v2 directory.
+func TestJoinV2(t *testing.T) {
+	m, _, _ := newTestManager(t, Resources{})
+	if m.unified == "" {
+		if err := m.JoinV2(); err != nil {
+			t.Errorf("JoinV2 without a v2 hierarchy: %v", err)
+		}
+		return
+	}
+	startIn(t, m, busybox+" sleep 30 & "+busybox+" sleep 30; echo end")
+	eventually(t, "the shell and its two sleeps", func() bool {
+		pids, err := m.Pids()
+		return err == nil && len(pids) == 3
+	})
+	// Out of the v2 directory, into its parent: where a self-joined init
+	// and its children are.
+	inV2, err := readPids(m.unified)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pid := range inV2 {
+		if err := writeFile(filepath.Dir(m.unified), "cgroup.procs", strconv.Itoa(pid)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	if err := m.JoinV2(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := readPids(m.unified)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	slices.Sort(inV2)
+	if !slices.Equal(got, inV2) {
+		t.Errorf("v2 directory holds %v after JoinV2, want %v", got, inV2)
+	}
+}

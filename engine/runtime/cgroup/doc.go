@@ -67,7 +67,9 @@
 // one (BenchmarkAdd). A thread that moves itself on v1 takes no such lock
 // ([Manager.TaskFiles]): where [SelfJoin], a container's init joins its v1
 // cgroups that way, and only the move into its v2 directory, which holds
-// none of its limits then, waits ([Manager.AddV2]).
+// none of its limits then, waits ([Manager.JoinV2]). The wait holds the
+// kernel's cgroup_mutex, so every cgroup creation and removal on the host
+// waits with it.
 //
 // # Concurrency
 //

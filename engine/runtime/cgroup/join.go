@@ -1,10 +1,14 @@
 package cgroup
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+
+	"golang.org/x/sys/unix"
 )
 
 // A container's init can join its v1 cgroups itself, which costs none of
@@ -13,8 +17,8 @@ import (
 // global cgroup_threadgroup_rwsem. The init's thread that calls execve is
 // the one that matters: it is all that survives execve, and the other
 // threads of a Go process end there. v2 knows no such move between domain
-// cgroups: a process joins its v2 directory through Add (AddV2 on a hybrid
-// host).
+// cgroups: a process joins its v2 directory through Add (JoinV2 on a
+// hybrid host).
 
 // SelfJoin reports whether a container's processes get all their limits
 // from v1 hierarchies: the host has no v2 hierarchy, or one that offers
@@ -53,17 +57,54 @@ func (m *Manager) TaskFiles() ([]*os.File, error) {
 	return files, nil
 }
 
-// AddV2 moves a process, with all its threads, into the container's v2
-// directory only; nothing is done on a host without one.
-func (m *Manager) AddV2(pid int) error {
+// JoinV2 moves the processes of the container's v1 cgroups into its v2
+// directory, where they joined the v1 ones only (TaskFiles); nothing is
+// done on a host without one. A process that exits meanwhile is skipped;
+// one forked while the others move is moved on a next pass, up to
+// joinPasses.
+func (m *Manager) JoinV2() error {
 	if m.unified == "" {
 		return nil
 	}
-	if err := writeFile(m.unified, "cgroup.procs", strconv.Itoa(pid)); err != nil {
-		return fmt.Errorf("add process %d to the v2 cgroup of %s: %w", pid, m.id, err)
+	var v1 string
+	for _, dir := range m.dirs() {
+		if dir != m.unified {
+			v1 = dir
+			break
+		}
+	}
+	if v1 == "" {
+		return nil
+	}
+	for range joinPasses {
+		pids, err := readPids(v1)
+		if err != nil {
+			return fmt.Errorf("join the v2 cgroup of %s: %w", m.id, err)
+		}
+		in, err := readPids(m.unified)
+		if err != nil {
+			return fmt.Errorf("join the v2 cgroup of %s: %w", m.id, err)
+		}
+		moved := 0
+		for _, pid := range pids {
+			if slices.Contains(in, pid) {
+				continue
+			}
+			err := writeFile(m.unified, "cgroup.procs", strconv.Itoa(pid))
+			if err != nil && !errors.Is(err, unix.ESRCH) {
+				return fmt.Errorf("add process %d to the v2 cgroup of %s: %w", pid, m.id, err)
+			}
+			moved++
+		}
+		if moved == 0 {
+			return nil
+		}
 	}
 	return nil
 }
+
+// joinPasses bounds JoinV2's passes over a container that keeps forking.
+const joinPasses = 3
 
 func closeFiles(files []*os.File) {
 	for _, f := range files {
