@@ -207,3 +207,40 @@ func TestStandbyRecycled(t *testing.T) {
 		t.Errorf("second container: %+v", exit)
 	}
 }
+
+// A monitor serves maxContainersPerMonitor containers at most, then exits.
+func TestStandbyRecycledAtMost(t *testing.T) {
+	t.Cleanup(KeepStandby())
+	waitExit(t, startMonitor(t, testConfig(t, "true"))) // launched for it: no standby yet
+	RefillStandby()
+	standby := awaitStandby(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var last *Client
+	for i := 1; i <= maxContainersPerMonitor; i++ {
+		cfg := testConfig(t, "true")
+		c, err := Start(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pid := monitorPid(t, cfg.StateDir); pid != standby {
+			t.Fatalf("container %d: its monitor is %d, want the recycled %d", i, pid, standby)
+		}
+		waitExit(t, c)
+		c.Release()
+		if i < maxContainersPerMonitor {
+			if back := awaitStandby(t); back != standby {
+				t.Fatalf("after container %d: the monitor on standby is %d, want %d", i, back, standby)
+			}
+		}
+		last = c
+	}
+	select {
+	case <-last.reaped:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the monitor %d still runs after its %dth container", standby, maxContainersPerMonitor)
+	}
+	if next := awaitStandby(t); next == standby {
+		t.Errorf("the monitor on standby is still %d", next)
+	}
+}
