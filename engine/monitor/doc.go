@@ -193,11 +193,11 @@
 //
 // # Memory
 //
-// 50 ms after the start, once a short-lived container's exit has been
-// handled, the monitor settles to one P (GOMAXPROCS 1; two until then) and
-// a GC percent of 25, and drops what starting cost (trimMemory): the
-// heap's garbage, and the pages of the binary's read-only mappings that
-// the package initialisers of the whole skiff binary touched. It trims
+// The monitor role uses one P (GOMAXPROCS 1) and, 50 ms after the start,
+// once a short-lived container's exit has been handled, a GC percent of
+// 25; it then drops what starting cost (trimMemory): the heap's garbage,
+// and the pages of the binary's read-only mappings that the package
+// initialisers of the whole skiff binary touched. It trims
 // those mappings again 2 s after the start, once the daemon's first
 // requests are served, and after later garbage collections (at most every
 // 10 s), such as the one the Go runtime forces every two minutes, which

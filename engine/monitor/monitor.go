@@ -150,21 +150,18 @@ func run(dir string, syncConn *net.UnixConn) (code int, recycle bool) {
 	return 0, m.recycle
 }
 
-// startingProcs is the monitor's number of Ps (GOMAXPROCS) until its
-// first trim, which leaves it one (trimMemory). A goroutine in a system
-// call keeps its P until the Go runtime's sysmon takes it back, which can
-// be milliseconds later, and joinV2's move waits up to 10 ms in the kernel
-// for the migration lock just as the container runs: with one P, the
-// daemon's attach and wait requests, the output pumps and a short-lived
-// container's exit all waited for that move (1.5 ms of a 19 ms run --rm).
-const startingProcs = 2
-
-// tuneRuntime caps the monitor's Ps at startingProcs: a monitor needs no
-// more, and each P has its caches to fill.
+// tuneRuntime keeps the monitor small: one P (no per-P caches to fill,
+// no parallel GC workers; with two until its first trim, a monitor had 0.4
+// MB more resident). Its GC runs early too, but only from its first trim
+// on (trimMemory): a collection while the container starts and a short
+// one runs would take the monitor's one P from them for about 2 ms.
+//
+// A goroutine in a long system call keeps that P until the Go runtime's
+// sysmon takes it back, which can be milliseconds later; that is why
+// joinV2's move, which may wait 10 ms in the kernel, waits for the
+// container to have run a while.
 func tuneRuntime() {
-	if goruntime.GOMAXPROCS(0) > startingProcs {
-		goruntime.GOMAXPROCS(startingProcs)
-	}
+	goruntime.GOMAXPROCS(1)
 }
 
 // fileConn makes a connection of an inherited socket descriptor.

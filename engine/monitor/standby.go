@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	goruntime "runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -334,8 +333,7 @@ const standbyTrimDelay = time.Second
 // backOnStandby makes a monitor whose container is done look like one
 // just launched on standby: its stdout and stderr, the last container's
 // log, become /dev/null again; its command line names no container (the
-// daemon recognises a container's monitor by it); and it has the Ps of a
-// starting monitor (its first trim left it one).
+// daemon recognises a container's monitor by it).
 func backOnStandby() error {
 	null, err := unix.Open(os.DevNull, unix.O_WRONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -350,7 +348,6 @@ func backOnStandby() error {
 	if err := rewriteArgs(standbyArg, strings.Repeat("-", standbyRoom)); err != nil {
 		return err
 	}
-	goruntime.GOMAXPROCS(min(startingProcs, goruntime.NumCPU()))
 	return nil
 }
 

@@ -40,9 +40,6 @@ func scheduleTrims() (stop func()) {
 // touching megabytes of code and read-only data and leaving garbage on
 // the heap. Afterwards the monitor runs a few goroutines.
 //
-//   - The monitor keeps one P from then on (GOMAXPROCS 1: no per-P caches
-//     to fill, no parallel GC workers; see startingProcs for why not
-//     before).
 //   - The heap's garbage is collected and returned to the kernel, and the
 //     GC runs early from then on (GOGC 25).
 //   - The binary's read-only file mappings are trimmed
@@ -53,7 +50,6 @@ func scheduleTrims() (stop func()) {
 // two minutes, runs code and reads tables that an idle monitor does not
 // touch otherwise, about 1.5 MB of them.
 func trimMemory() {
-	goruntime.GOMAXPROCS(1)
 	debug.SetGCPercent(25)
 	memtrim.All()
 	trimsAfterGC()
