@@ -131,8 +131,7 @@ func awaitStandby(t *testing.T) int {
 // daemon calls it once a container's exit has been handled.
 func TestStandbyRefill(t *testing.T) {
 	t.Cleanup(KeepStandby())
-	defer func(d time.Duration) { refillDelay = d }(refillDelay)
-	refillDelay = time.Hour
+	noScheduledRefills(t)
 
 	waitExit(t, startMonitor(t, testConfig(t, "true")))
 	standbys.mu.Lock()
@@ -157,6 +156,7 @@ func TestStandbyRefill(t *testing.T) {
 // names no container.
 func TestStandbyRecycled(t *testing.T) {
 	t.Cleanup(KeepStandby())
+	noScheduledRefills(t)
 	waitExit(t, startMonitor(t, testConfig(t, "true"))) // launched for it: no standby yet
 	RefillStandby()
 	standby := awaitStandby(t)
@@ -211,6 +211,7 @@ func TestStandbyRecycled(t *testing.T) {
 // A monitor serves maxContainersPerMonitor containers at most, then exits.
 func TestStandbyRecycledAtMost(t *testing.T) {
 	t.Cleanup(KeepStandby())
+	noScheduledRefills(t)
 	waitExit(t, startMonitor(t, testConfig(t, "true"))) // launched for it: no standby yet
 	RefillStandby()
 	standby := awaitStandby(t)
@@ -240,7 +241,17 @@ func TestStandbyRecycledAtMost(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatalf("the monitor %d still runs after its %dth container", standby, maxContainersPerMonitor)
 	}
+	RefillStandby() // as the daemon does once an exit is handled
 	if next := awaitStandby(t); next == standby {
 		t.Errorf("the monitor on standby is still %d", next)
 	}
+}
+
+// noScheduledRefills leaves the launches of monitors on standby to the
+// test's RefillStandby calls and releases: a start's scheduled one
+// (refillDelay) would otherwise race them on a busy machine.
+func noScheduledRefills(t *testing.T) {
+	old := refillDelay
+	refillDelay = time.Hour
+	t.Cleanup(func() { refillDelay = old })
 }
