@@ -458,6 +458,10 @@ func (cc *cliContext) monitorTTYSize(ctx context.Context, resize resizer) func()
 		}
 		return resize(ctx, h, w)
 	}
+	// Subscribed before the first size is read: a change in between
+	// would otherwise go unsent until the next one.
+	winch := make(chan os.Signal, 1)
+	cc.notify(winch, unix.SIGWINCH)
 	done := make(chan struct{})
 	if err := resizeNow(); err != nil {
 		go func() {
@@ -474,8 +478,6 @@ func (cc *cliContext) monitorTTYSize(ctx context.Context, resize resizer) func()
 			fmt.Fprintln(cc.stderr, "failed to resize tty, using default size")
 		}()
 	}
-	winch := make(chan os.Signal, 1)
-	cc.notify(winch, unix.SIGWINCH)
 	go func() {
 		for {
 			select {

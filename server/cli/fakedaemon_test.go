@@ -54,7 +54,7 @@ func newFakeDaemon(t *testing.T) *fakeDaemon {
 	server := httptest.NewUnstartedServer(d)
 	server.Listener = listener
 	server.Start()
-	t.Cleanup(server.Close)
+	t.Cleanup(func() { closeServer(server) })
 	return d
 }
 
@@ -63,9 +63,17 @@ func newFakeTCPDaemon(t *testing.T) *fakeDaemon {
 	t.Helper()
 	d := &fakeDaemon{routes: map[string]http.HandlerFunc{}}
 	server := httptest.NewServer(d)
-	t.Cleanup(server.Close)
+	t.Cleanup(func() { closeServer(server) })
 	d.host = "tcp://" + server.Listener.Addr().String()
 	return d
+}
+
+// closeServer ends the fake daemon's requests before it waits for them: a
+// test that failed may leave the CLI it ran waiting on one (a wait for a
+// container's exit), and Close alone would wait for it forever.
+func closeServer(server *httptest.Server) {
+	server.CloseClientConnections()
+	server.Close()
 }
 
 // shortTempDir is t.TempDir, unless its path is too long for a unix socket.
