@@ -13,8 +13,9 @@ import (
 // When the monitor trims its memory: trimDelay after the start, once a
 // short-lived container's exit has been handled (trimming takes a
 // millisecond of CPU), and retrimDelay after it, once the daemon's first
-// requests (attach, info) and the code they ran are over; then after
-// garbage collections (trimAfterGC).
+// requests (attach, info), the garbage they left and the code they ran
+// are over (a fifth of a megabyte); then after garbage collections
+// (trimAfterGC).
 const (
 	trimDelay   = 50 * time.Millisecond
 	retrimDelay = 2 * time.Second
@@ -25,7 +26,7 @@ const (
 func scheduleTrims() (stop func()) {
 	timers := []*time.Timer{
 		time.AfterFunc(trimDelay, trimMemory),
-		time.AfterFunc(retrimDelay, memtrim.FileMappings),
+		time.AfterFunc(retrimDelay, memtrim.All),
 	}
 	return func() {
 		for _, t := range timers {
