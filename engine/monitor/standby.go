@@ -16,7 +16,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/engine/runtime"
-	"github.com/skiff-dev/skiff/internal/jsonwarm"
 	"github.com/skiff-dev/skiff/internal/memtrim"
 )
 
@@ -278,9 +277,6 @@ func (p *proc) assign(dir string, out *os.File) error {
 // it. A monitor the daemon releases rather than closes once its container
 // has exited goes on standby again (see recycle), and says so.
 func runStandby(conn *net.UnixConn) int {
-	// Its container's configuration is the first thing it reads, and the
-	// spec its init gets the first thing it writes.
-	jsonwarm.Warm(Config{})
 	for recycled := false; ; recycled = true {
 		code, recycle := serveNext(conn, recycled)
 		if !recycle {
