@@ -197,14 +197,12 @@
 // once a short-lived container's exit has been handled, a GC percent of
 // 25; it then drops what starting cost (trimMemory): the heap's garbage,
 // and the pages of the binary's read-only mappings that the package
-// initialisers of the whole skiff binary touched. It trims both again 2 s
-// after the start, once the daemon's first requests are served, and the
-// mappings after later garbage collections (at most every 10 s), such as
-// the one the Go runtime forces every two minutes, which touches another
-// 1.5 MB of them. An idle monitor then has 4.6-5 MB resident, 1.4 MB of
-// them pages of the binary shared with the daemon. A monitor back on
-// standby after its container (recycle) trims both after a second
-// without a container.
+// initialisers of the whole skiff binary touched. It trims
+// those mappings again 2 s after the start, once the daemon's first
+// requests are served, and after later garbage collections (at most every
+// 10 s), such as the one the Go runtime forces every two minutes, which
+// touches another 1.5 MB of them. An idle monitor then has about 5 MB
+// resident, 1.4 MB of them pages of the binary shared with the daemon.
 //
 // # Files
 //

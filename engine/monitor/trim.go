@@ -13,9 +13,8 @@ import (
 // When the monitor trims its memory: trimDelay after the start, once a
 // short-lived container's exit has been handled (trimming takes a
 // millisecond of CPU), and retrimDelay after it, once the daemon's first
-// requests (attach, info), the garbage they left and the code they ran
-// are over (a fifth of a megabyte); then after garbage collections
-// (trimAfterGC).
+// requests (attach, info) and the code they ran are over; then after
+// garbage collections (trimAfterGC).
 const (
 	trimDelay   = 50 * time.Millisecond
 	retrimDelay = 2 * time.Second
@@ -26,7 +25,7 @@ const (
 func scheduleTrims() (stop func()) {
 	timers := []*time.Timer{
 		time.AfterFunc(trimDelay, trimMemory),
-		time.AfterFunc(retrimDelay, memtrim.All),
+		time.AfterFunc(retrimDelay, memtrim.FileMappings),
 	}
 	return func() {
 		for _, t := range timers {
