@@ -201,8 +201,10 @@
 // those mappings again 2 s after the start, once the daemon's first
 // requests are served, and after later garbage collections (at most every
 // 10 s), such as the one the Go runtime forces every two minutes, which
-// touches another 1.5 MB of them. An idle monitor then has about 5 MB
-// resident, 1.4 MB of them pages of the binary shared with the daemon.
+// touches another 1.5 MB of them. An idle monitor then has 4.4-5 MB
+// resident, 1.4 MB of them pages of the binary shared with the daemon. A
+// monitor back on standby after its container (recycle) trims both after
+// a second without a container.
 //
 // # Files
 //
