@@ -429,6 +429,20 @@ func demux(t *testing.T, b []byte) (stdout, stderr string) {
 	return out.String(), errs.String()
 }
 
+// replayedStdout attaches to c's container with its output replayed, as
+// docker run without -i (no stdin), and returns its stdout once it ends.
+func replayedStdout(t *testing.T, c *Client) string {
+	t.Helper()
+	s, err := c.Attach(context.Background(), AttachOptions{Stdout: true, Replay: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.CloseWrite()
+	stdout, _ := demux(t, readAll(t, s, 10*time.Second))
+	return stdout
+}
+
 func waitExit(t *testing.T, c *Client) Exit {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -38,15 +38,9 @@ func TestStandby(t *testing.T) {
 		cfg := testConfig(t, "sh", "-c", "echo hello; exit 3")
 		next := watchMounts(t) // before this start launches the next standby
 		c := startMonitor(t, cfg)
-		s, err := c.Attach(context.Background(), AttachOptions{Stdout: true, Replay: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.CloseWrite()
-		if stdout, _ := demux(t, readAll(t, s, 10*time.Second)); stdout != "hello\n" {
+		if stdout := replayedStdout(t, c); stdout != "hello\n" {
 			t.Errorf("attach: stdout %q", stdout)
 		}
-		s.Close()
 		if exit := waitExit(t, c); exit.Code != 3 {
 			t.Errorf("Wait: %+v", exit)
 		}
@@ -155,11 +149,7 @@ func TestStandbyRefill(t *testing.T) {
 // one process start less per container. Back on standby, its command line
 // names no container.
 func TestStandbyRecycled(t *testing.T) {
-	t.Cleanup(KeepStandby())
-	noScheduledRefills(t)
-	waitExit(t, startMonitor(t, testConfig(t, "true"))) // launched for it: no standby yet
-	RefillStandby()
-	standby := awaitStandby(t)
+	standby := firstStandby(t)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -194,15 +184,9 @@ func TestStandbyRecycled(t *testing.T) {
 	if pid := monitorPid(t, second.StateDir); pid != standby {
 		t.Errorf("the second container's monitor is %d, want the recycled %d", pid, standby)
 	}
-	s, err := c2.Attach(ctx, AttachOptions{Stdout: true, Replay: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.CloseWrite()
-	if stdout, _ := demux(t, readAll(t, s, 10*time.Second)); stdout != "again\n" {
+	if stdout := replayedStdout(t, c2); stdout != "again\n" {
 		t.Errorf("second container's stdout %q", stdout)
 	}
-	s.Close()
 	if exit := waitExit(t, c2); exit.Code != 4 {
 		t.Errorf("second container: %+v", exit)
 	}
@@ -210,11 +194,7 @@ func TestStandbyRecycled(t *testing.T) {
 
 // A monitor serves maxContainersPerMonitor containers at most, then exits.
 func TestStandbyRecycledAtMost(t *testing.T) {
-	t.Cleanup(KeepStandby())
-	noScheduledRefills(t)
-	waitExit(t, startMonitor(t, testConfig(t, "true"))) // launched for it: no standby yet
-	RefillStandby()
-	standby := awaitStandby(t)
+	standby := firstStandby(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var last *Client
@@ -254,4 +234,16 @@ func noScheduledRefills(t *testing.T) {
 	old := refillDelay
 	refillDelay = time.Hour
 	t.Cleanup(func() { refillDelay = old })
+}
+
+// firstStandby keeps a monitor on standby for the test, launched by its
+// RefillStandby calls and releases only (noScheduledRefills), and returns
+// the pid of the first one.
+func firstStandby(t *testing.T) int {
+	t.Helper()
+	t.Cleanup(KeepStandby())
+	noScheduledRefills(t)
+	waitExit(t, startMonitor(t, testConfig(t, "true"))) // launched for it: no standby yet
+	RefillStandby()
+	return awaitStandby(t)
 }
