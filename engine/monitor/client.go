@@ -178,10 +178,9 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// Release is Close for a Client whose container has exited and whose exit
-// has been recorded: a monitor that was launched on standby may then go
-// on standby again, rather than exit, if the daemon needs one (see
-// KeepStandby).
+// Release is Close for a Client whose Wait has returned the container's
+// exit: a monitor that was launched on standby may then go on standby
+// again, rather than exit, if the daemon needs one (see KeepStandby).
 func (c *Client) Release() error {
 	c.mu.Lock()
 	p := c.proc
