@@ -182,12 +182,9 @@ func (s *Service) reconnect(ctx context.Context, c *Container) error {
 	return s.saveState(ctx, c)
 }
 
-// The files a monitor keeps in the container's state directory while it
-// runs (see engine/monitor): its own pid and the container init's.
-const (
-	monitorPidFile = "monitor.pid"
-	initPidFile    = "init.pid"
-)
+// initPidFile is the file in which a monitor keeps its container init's
+// pid in the container's state directory (see engine/monitor).
+const initPidFile = "init.pid"
 
 // monitorLost is the exit of a container whose Wait failed: when the
 // monitor still runs (the error was the connection's, not the monitor's
@@ -196,7 +193,7 @@ const (
 // records a container whose shim died.
 func (s *Service) monitorLost(id string, live *liveContainer, err error) monitor.Exit {
 	dir := s.stateDir(id)
-	for attempt := 0; err != nil && monitorAlive(dir) && attempt < 50; attempt++ {
+	for attempt := 0; err != nil && monitor.Running(dir) && attempt < 50; attempt++ {
 		time.Sleep(100 * time.Millisecond)
 		var exit monitor.Exit
 		if exit, err = live.client.Wait(context.Background()); err == nil {
@@ -216,20 +213,6 @@ func (s *Service) monitorLost(id string, live *liveContainer, err error) monitor
 		}
 	}
 	return monitor.Exit{Code: 255, Error: fmt.Sprintf("lost the container's monitor: %v", err), FinishedAt: s.now()}
-}
-
-// monitorAlive reports whether the monitor recorded in dir still runs.
-func monitorAlive(dir string) bool {
-	pid, err := readPid(filepath.Join(dir, monitorPidFile))
-	if err != nil {
-		return false
-	}
-	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil || !bytes.Contains(cmdline, []byte(dir)) {
-		return false
-	}
-	state, _, err := procStart(pid)
-	return err == nil && state != 'Z' && state != 'X'
 }
 
 // killOrphan kills the init of a container whose monitor died without

@@ -195,6 +195,18 @@ func awaitDone(ctx context.Context, dir string, pid int) error {
 	}
 }
 
+// Running reports whether the monitor recorded in the container state
+// directory stateDir still runs as that directory's monitor (see
+// monitorOf): a daemon that lost its connection to it asks.
+func Running(stateDir string) bool {
+	dir, err := filepath.Abs(stateDir)
+	if err != nil {
+		return false
+	}
+	_, ok := monitorOf(dir)
+	return ok
+}
+
 // monitorOf returns the pid of the monitor process of dir, if its pid file
 // names a live process whose command line is that monitor's (a pid file
 // left by a monitor that was killed may name a reused pid).
